@@ -1,0 +1,5 @@
+import sys
+
+from oomphony.cli import main
+
+sys.exit(main())

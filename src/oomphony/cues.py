@@ -1,0 +1,41 @@
+"""What the director tells the picture and the sound: the act, the words, the kill.
+
+Renderers draw from a `MemoryFrame` plus the current `Cues`; they never read /proc.
+This module does not import pygame or numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from oomphony.frame import Event, OomKill
+
+
+class Act(str, Enum):
+    """The story's parts, in order. Setlist acts each map onto one of these."""
+
+    ATTRACT = "attract"  # kiosk: between shows
+    OVERTURE = "overture"  # memory filling, cache full
+    CACHE = "cache"  # the page cache gives way
+    SWAP = "swap"  # cold pages pushed out to swap
+    KILL = "kill"  # the OOM killer strikes (flash, kernel line)
+    EPILOGUE = "epilogue"  # the aftermath
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    t_s: float
+    act: Act = Act.OVERTURE
+    act_name: str = ""  # the setlist's name for the act
+    title: str = ""  # short caption, the act's title
+    caption: str = ""  # one plain sentence
+    explanation: str = ""  # the longer classroom text
+    kill: OomKill | None = None  # the kill, once it has happened (stays set)
+    kill_t_s: float | None = None  # show time of the kill
+    manual_kill: bool = False  # the allocator was killed by a key press, not the kernel
+    new_events: tuple[Event, ...] = ()  # events that arrived since the previous cues
+    paused: bool = False
+    sound_preset: str = "stage"
+    picture_preset: str = "stage"
+    notes: tuple[str, ...] = field(default=())  # e.g. "no swap on this machine: act skipped"

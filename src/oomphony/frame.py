@@ -1,0 +1,242 @@
+"""The show's one data type: a snapshot of memory, and the events between snapshots.
+
+Every source (live, sim, replay) produces `MemoryFrame`s; the director, the picture and
+the sound only read them. Units are in the field names (`_b` bytes, `_bps` bytes per
+second, `_ps` per second, `_s` seconds); PSI stall values are fractions of the interval
+(0..1). A value a machine cannot provide is `None`, never a made-up zero.
+
+`frame_to_dict` / `frame_from_dict` and the event equivalents are the trace format of
+DESIGN.md ("Trace"): the dict keys are the contract, the dataclasses are the code's view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class MachineMem:
+    """Machine-wide memory from /proc/meminfo."""
+
+    total_b: int
+    free_b: int
+    available_b: int | None
+    cache_b: int  # Cached (page cache incl. shmem), as `free` shows it in buff/cache
+    anon_b: int | None  # AnonPages
+    swap_total_b: int
+    swap_free_b: int
+
+    @property
+    def swap_used_b(self) -> int:
+        return max(0, self.swap_total_b - self.swap_free_b)
+
+
+@dataclass(frozen=True, slots=True)
+class CageMem:
+    """The allocator's memory cgroup. Limits of `None` mean unlimited."""
+
+    limit_b: int | None
+    swap_limit_b: int | None  # swap allowed on top of limit_b (v1: memsw − mem)
+    usage_b: int
+    cache_b: int | None
+    anon_b: int | None
+    swap_b: int | None
+    oom_kills: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AllocState:
+    """A process of the show (the allocator, or the sleeper)."""
+
+    pid: int | None
+    alive: bool
+    allocated_b: int  # what the process has written (its own count, via shared memory)
+    rss_b: int | None  # VmRSS
+    swap_b: int | None  # VmSwap
+    rate_bps: float  # the allocation rate it is currently running at (0 when holding)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Per-second rates differentiated from /proc/vmstat between two frames."""
+
+    swapout_bps: float | None
+    swapin_bps: float | None
+    majfault_ps: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pressure:
+    """PSI memory stall since the previous frame, as a fraction of the interval."""
+
+    some: float | None
+    full: float | None
+
+
+NO_RATES = Rates(None, None, None)
+NO_PRESSURE = Pressure(None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryFrame:
+    t_s: float
+    machine: MachineMem
+    cage: CageMem | None
+    alloc: AllocState
+    rates: Rates = NO_RATES
+    psi: Pressure = NO_PRESSURE
+    sleeper: AllocState | None = None
+
+    # Derived once, here, for every consumer.
+    @property
+    def limit_b(self) -> int:
+        """The memory the allocator competes for: the cage's limit, else the machine's RAM."""
+        if self.cage is not None and self.cage.limit_b is not None:
+            return self.cage.limit_b
+        return self.machine.total_b
+
+    @property
+    def swap_limit_b(self) -> int:
+        """The swap the allocator can reach: the cage's swap limit, else machine swap."""
+        if self.cage is not None and self.cage.swap_limit_b is not None:
+            return min(self.cage.swap_limit_b, self.machine.swap_total_b)
+        return self.machine.swap_total_b
+
+    @property
+    def cache_b(self) -> int:
+        """Page cache in the arena (the cage's if caged, else the machine's)."""
+        if self.cage is not None and self.cage.cache_b is not None:
+            return self.cage.cache_b
+        return self.machine.cache_b
+
+    @property
+    def swap_b(self) -> int:
+        """Swap used in the arena (the cage's if caged, else the machine's)."""
+        if self.cage is not None and self.cage.swap_b is not None:
+            return self.cage.swap_b
+        return self.machine.swap_used_b
+
+    @property
+    def used_b(self) -> int:
+        """Memory in use in the arena (cage usage, else total − free)."""
+        if self.cage is not None:
+            return self.cage.usage_b
+        return self.machine.total_b - self.machine.free_b
+
+
+# --- events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OomKill:
+    """The kernel killed a process. `source` says how we know: 'cgroup-eventfd',
+    'memory.events', 'kmsg', 'journal', 'vmstat', 'sim' or 'replay'."""
+
+    t_s: float
+    pid: int | None
+    comm: str | None
+    anon_rss_b: int | None
+    source: str
+    kernel_line: str | None
+    event: str = field(default="oom_kill", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocatorExit:
+    """The allocator ended. `how` is 'oom_kill', 'sigkill' (a SIGKILL that was not a
+    confirmed OOM kill), 'manual_kill', 'exit' or 'signal'; `detail` one readable line."""
+
+    t_s: float
+    pid: int | None
+    how: str
+    returncode: int | None
+    detail: str = ""
+    event: str = field(default="allocator_exit", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ActEvent:
+    """The show entered an act (scripted or recognised from telemetry)."""
+
+    t_s: float
+    name: str
+    kind: str  # an `oomphony.cues.Act` value
+    recognised: bool = False
+    event: str = field(default="act", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioReport:
+    t_s: float
+    underflows: int
+    worst_callback_ms: float
+    event: str = field(default="audio", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EndEvent:
+    t_s: float
+    reason: str
+    event: str = field(default="end", init=False)
+
+
+Event = OomKill | AllocatorExit | ActEvent | AudioReport | EndEvent
+_EVENT_TYPES: dict[str, type] = {
+    "oom_kill": OomKill,
+    "allocator_exit": AllocatorExit,
+    "act": ActEvent,
+    "audio": AudioReport,
+    "end": EndEvent,
+}
+
+
+# --- trace dict form (DESIGN.md "Trace") ----------------------------------------------
+
+
+def frame_to_dict(frame: MemoryFrame) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "t": round(frame.t_s, 4),
+        "machine": asdict(frame.machine),
+        "cage": asdict(frame.cage) if frame.cage is not None else None,
+        "alloc": asdict(frame.alloc),
+        "rates": asdict(frame.rates),
+        "psi": asdict(frame.psi),
+    }
+    if frame.sleeper is not None:
+        d["sleeper"] = asdict(frame.sleeper)
+    return d
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    names = {f.name for f in fields(cls) if f.init}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def frame_from_dict(d: dict[str, Any]) -> MemoryFrame:
+    """Inverse of `frame_to_dict`. Unknown keys are ignored (the format may grow)."""
+    return MemoryFrame(
+        t_s=float(d["t"]),
+        machine=_build(MachineMem, d["machine"]),
+        cage=_build(CageMem, d["cage"]) if d.get("cage") else None,
+        alloc=_build(AllocState, d["alloc"]),
+        rates=_build(Rates, d.get("rates") or {}) if d.get("rates") else NO_RATES,
+        psi=_build(Pressure, d.get("psi") or {}) if d.get("psi") else NO_PRESSURE,
+        sleeper=_build(AllocState, d["sleeper"]) if d.get("sleeper") else None,
+    )
+
+
+def event_to_dict(ev: Event) -> dict[str, Any]:
+    d = asdict(ev)
+    d["t"] = round(d.pop("t_s"), 4)
+    return {"t": d.pop("t"), "event": d.pop("event"), **d}
+
+
+def event_from_dict(d: dict[str, Any]) -> Event | None:
+    """Inverse of `event_to_dict`; None for an event kind this version does not know."""
+    cls = _EVENT_TYPES.get(d.get("event", ""))
+    if cls is None:
+        return None
+    data = dict(d)
+    data["t_s"] = float(data.pop("t"))
+    return _build(cls, data)

@@ -1,0 +1,31 @@
+"""The one source interface: live, sim and replay all look like this to the show.
+
+The runner owns the show clock and calls `step(t_s)` once per frame with the show time
+in seconds (scaled by `--speed` for sim and replay; live always runs at 1×). A step never
+blocks: it returns the newest frame and the events that happened since the last step.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from oomphony.commands import Command
+from oomphony.frame import Event, MemoryFrame
+
+
+class Source(Protocol):
+    name: str  # "live", "sim" or "replay"
+    fallbacks: list[str]  # one line each: what this source could not provide, and instead
+
+    def start(self) -> None: ...
+
+    def step(self, t_s: float) -> tuple[MemoryFrame, list[Event]]: ...
+
+    def command(self, cmd: Command) -> None: ...
+
+    @property
+    def done(self) -> bool:
+        """True when the source has nothing more to give (replay at its end)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,59 @@
+"""Capability markers: a test that needs what this machine lacks skips with a reason.
+
+CI provides every capability (root, the v1 memory controller, swap, jackd, Xvfb), so
+there these tests run.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from oomphony.cgroupfs import find_memory_controller
+
+
+def _swap_active() -> bool:
+    try:
+        return len(Path("/proc/swaps").read_text().strip().splitlines()) > 1
+    except OSError:
+        return False
+
+
+def _cgroup_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to make a memory cgroup (cage)"
+    mc = find_memory_controller()
+    if mc.v1_root is None and not mc.v2_has_memory:
+        return "no cgroup memory controller on this machine"
+    return None
+
+
+def _audio_reason() -> str | None:
+    if shutil.which("jackd") is None:
+        return "needs jackd (Debian jackd2) for a real-time-paced dummy audio device"
+    if ctypes.util.find_library("portaudio") is None:
+        return "needs PortAudio (Debian libportaudio2)"
+    return None
+
+
+def _display_reason() -> str | None:
+    if shutil.which("Xvfb") is None:
+        return "needs Xvfb (Debian xvfb) for a real window"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reasons = {
+        "cgroup": _cgroup_reason(),
+        "swap": None if _swap_active() else "needs active swap (.ci/run enables a swap file)",
+        "audio": _audio_reason(),
+        "display": _display_reason(),
+    }
+    for item in items:
+        for name, reason in reasons.items():
+            if reason and item.get_closest_marker(name):
+                item.add_marker(pytest.mark.skip(reason=reason))
