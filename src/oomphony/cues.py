@@ -7,12 +7,12 @@ This module does not import pygame or numpy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from oomphony.frame import Event, OomKill
 
 
-class Act(str, Enum):
+class Act(StrEnum):
     """The story's parts, in order. Setlist acts each map onto one of these."""
 
     ATTRACT = "attract"  # kiosk: between shows
