@@ -1,0 +1,398 @@
+"""The cage: a memory cgroup with a hard limit, so the show's OOM kill only hits the allocator.
+
+Three ways to make one (DESIGN.md "The cage"), tried in this order:
+- cgroup v1 as root: a child of our own memory cgroup, `memory.limit_in_bytes` and
+  `memory.memsw.limit_in_bytes`;
+- cgroup v2 delegated: a child of the nearest writable ancestor whose `cgroup.controllers`
+  has `memory` (`+memory` in its `cgroup.subtree_control`), `memory.max`, `memory.swap.max`;
+- `systemd-run --user --scope -p MemoryMax=… -p MemorySwapMax=…`: `wrap_argv` prefixes the
+  allocator's command line; the scope's path is learnt from the first process in it.
+
+Every cage is named `oomphony-<show pid>-<n>`. A reaper process (`oomphony.reaper`) outside
+the cage removes it if the show dies without cleaning up (SIGKILL); stale cages of dead
+shows are removed at the next `Cage.create`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from oomphony.cgroupfs import DEFAULT_MOUNTS, CgroupRef, find_memory_controller
+from oomphony.errors import CageError, UsageError
+from oomphony.units import GiB, MiB, format_size
+
+log = logging.getLogger(__name__)
+
+PAGE_B = 4096
+MIN_MEMORY_B = 16 * MiB  # below this the Python allocator itself does not fit
+NAME_RE = re.compile(r"^oomphony-(\d+)-\d+$")
+HOW_V1 = "cgroup v1 (root)"
+HOW_V2 = "cgroup v2 delegated"
+HOW_SCOPE = "systemd-run --user scope"
+NO_CAGE_MESSAGE = (
+    "cannot make a memory cage: not root, no delegated cgroup v2 subtree with the memory "
+    "controller, and no `systemd-run --user` with memory delegated; run as root, enable "
+    "memory delegation for user@UID.service, or use --global for the uncaged show"
+)
+_counter = 0
+
+
+def default_sizes(meminfo: dict[str, int]) -> tuple[int, int]:
+    """(memory_b, swap_b): min(1 GiB, 25 % of MemAvailable); min(512 MiB, half of free
+    swap) when swap exists, else 0. Page-aligned down. `meminfo` values in bytes."""
+    avail = meminfo.get("MemAvailable", meminfo.get("MemFree", 0))
+    memory_b = min(GiB, avail // 4)
+    swap_b = 0
+    if meminfo.get("SwapTotal", 0) > 0:
+        swap_b = min(512 * MiB, meminfo.get("SwapFree", 0) // 2)
+    return _page_down(memory_b), _page_down(swap_b)
+
+
+def cache_default_b(memory_b: int) -> int:
+    """The deliberate page-cache fill: about 40 % of the cage."""
+    return _page_down(memory_b * 2 // 5)
+
+
+def read_meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
+    """/proc/meminfo in bytes."""
+    out: dict[str, int] = {}
+    for line in path.read_text().splitlines():
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            mult = 1024 if len(parts) > 1 and parts[1] == "kB" else 1
+            out[key.strip()] = int(parts[0]) * mult
+    return out
+
+
+def _page_down(n: int) -> int:
+    return max(0, n) // PAGE_B * PAGE_B
+
+
+def _own_cgroup(version: int, proc_cgroup: Path = Path("/proc/self/cgroup")) -> str:
+    """Our path in the v1 memory hierarchy (version 1) or the unified one (version 2)."""
+    for line in proc_cgroup.read_text().splitlines():
+        _hid, controllers, path = line.split(":", 2)
+        if (version == 2 and controllers == "") or (
+            version == 1 and "memory" in controllers.split(",")
+        ):
+            return path
+    return "/"
+
+
+def _write(path: Path, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as err:
+        raise CageError(f"cannot write {value!r} to {path}: {err.strerror}") from err
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cgroup_pids(path: Path) -> list[int]:
+    try:
+        return [int(x) for x in (path / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def empty_and_remove(path: Path, timeout_s: float = 5.0) -> bool:
+    """SIGKILL every task in the cgroup, wait for it to empty, rmdir it. True when gone."""
+    deadline = time.monotonic() + timeout_s
+    while path.exists():
+        kill_file = path / "cgroup.kill"  # v2, kernel >= 5.14
+        pids = cgroup_pids(path)
+        if pids and kill_file.exists():
+            with contextlib.suppress(OSError):
+                kill_file.write_text("1")
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            path.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError as err:
+            if time.monotonic() > deadline:
+                log.warning("could not remove cgroup %s: %s", path, err.strerror)
+                return False
+            time.sleep(0.01)
+    return True
+
+
+def remove_stale(parent: Path, *, alive=_pid_alive) -> list[Path]:
+    """Remove `oomphony-<pid>-<n>` cgroups under `parent` whose show pid is dead."""
+    removed = []
+    try:
+        children = list(parent.iterdir())
+    except OSError:
+        return removed
+    for child in children:
+        m = NAME_RE.match(child.name)
+        if m and child.is_dir() and not alive(int(m.group(1))) and empty_and_remove(child):
+            log.info("removed stale cage %s", child)
+            removed.append(child)
+    return removed
+
+
+def _next_name() -> str:
+    global _counter
+    _counter += 1
+    return f"oomphony-{os.getpid()}-{_counter}"
+
+
+def _v2_parent(v2_root: Path, own: str) -> Path | None:
+    """The nearest ancestor of our cgroup (itself included) where we may make a child with
+    the memory controller: writable, `memory` in its cgroup.controllers, and `+memory`
+    already in (or accepted by) its cgroup.subtree_control."""
+    here = v2_root / own.lstrip("/")
+    while True:
+        ok = os.access(here, os.W_OK) and os.access(here / "cgroup.procs", os.W_OK)
+        if not ok:
+            return None
+        try:
+            controllers = (here / "cgroup.controllers").read_text().split()
+            subtree = (here / "cgroup.subtree_control").read_text().split()
+        except OSError:
+            return None
+        if "memory" in controllers:
+            if "memory" in subtree or "+memory" in subtree:
+                return here
+            try:
+                (here / "cgroup.subtree_control").write_text("+memory")
+                return here
+            except OSError:  # EBUSY: processes in here (no internal processes in v2)
+                pass
+        if here == v2_root:
+            return None
+        here = here.parent
+
+
+def _scope_available(v2_root: Path, uid: int) -> bool:
+    if shutil.which("systemd-run") is None:
+        return False
+    runtime = Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{uid}"))
+    if not (runtime / "bus").exists() and not (runtime / "systemd" / "private").exists():
+        return False
+    user_service = v2_root / f"user.slice/user-{uid}.slice/user@{uid}.service"
+    try:
+        return "memory" in (user_service / "cgroup.controllers").read_text().split()
+    except OSError:
+        return False
+
+
+class Cage:
+    """One memory cgroup for the allocator (and the sleeper). Use as a context manager."""
+
+    def __init__(
+        self, ref: CgroupRef, memory_b: int, swap_b: int, how: str, unit: str | None = None
+    ) -> None:
+        self.ref = ref
+        self.memory_b = memory_b
+        self.swap_b = swap_b
+        self.how = how
+        self.unit = unit  # the systemd scope name, for the scope method
+        self.mount_root: Path | None = None  # the v2 mount, for the scope method
+        self._reaper: subprocess.Popen[bytes] | None = None
+        self._removed = False
+
+    # --- making one -----------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        memory_b: int,
+        swap_b: int,
+        *,
+        mounts: Path = DEFAULT_MOUNTS,
+        proc_cgroup: Path = Path("/proc/self/cgroup"),
+        meminfo: dict[str, int] | None = None,
+        euid: int | None = None,
+        reaper: bool = True,
+    ) -> Cage:
+        """Make the cage; raise UsageError for impossible sizes, CageError otherwise."""
+        info = meminfo if meminfo is not None else read_meminfo()
+        total = info.get("MemTotal", 0)
+        if total and memory_b > total:
+            raise UsageError(
+                f"--memory {format_size(memory_b)} is more than this machine has "
+                f"({format_size(total)})"
+            )
+        if memory_b < MIN_MEMORY_B:
+            raise UsageError(f"--memory must be at least {format_size(MIN_MEMORY_B)}")
+        if swap_b < 0:
+            raise UsageError("--swap must not be negative")
+        memory_b, swap_b = _page_down(memory_b), _page_down(swap_b)
+        uid = os.geteuid() if euid is None else euid
+        mc = find_memory_controller(mounts)
+        name = _next_name()
+        cage: Cage | None = None
+        if mc.v1_root is not None and uid == 0:
+            parent = mc.v1_root / _own_cgroup(1, proc_cgroup).lstrip("/")
+            cage = cls._make_v1(parent / name, memory_b, swap_b)
+        elif mc.v2_root is not None and mc.v2_has_memory:
+            parent = _v2_parent(mc.v2_root, _own_cgroup(2, proc_cgroup))
+            if parent is not None:
+                cage = cls._make_v2(parent / name, memory_b, swap_b)
+            elif _scope_available(mc.v2_root, uid):
+                # The real path is learnt from the first process (`bind_pid`).
+                guess = mc.v2_root / f"user.slice/user-{uid}.slice/user@{uid}.service"
+                ref = CgroupRef(2, guess / "app.slice" / f"{name}.scope")
+                cage = cls(ref, memory_b, swap_b, HOW_SCOPE, unit=f"{name}.scope")
+                cage.mount_root = mc.v2_root
+        if cage is None:
+            raise CageError(NO_CAGE_MESSAGE)
+        if reaper and cage.how != HOW_SCOPE:
+            cage._start_reaper()
+        log.info(
+            "cage %s: %s + %s swap, %s",
+            cage.ref.path,
+            format_size(memory_b),
+            format_size(swap_b),
+            cage.how,
+        )
+        return cage
+
+    @classmethod
+    def _make_v1(cls, path: Path, memory_b: int, swap_b: int) -> Cage:
+        remove_stale(path.parent)
+        try:
+            path.mkdir()
+        except OSError as err:
+            raise CageError(f"cannot make cgroup {path}: {err.strerror}") from err
+        cage = cls(CgroupRef(1, path), memory_b, swap_b, HOW_V1)
+        try:
+            _write(path / "memory.limit_in_bytes", str(memory_b))
+            if (path / "memory.memsw.limit_in_bytes").exists():
+                _write(path / "memory.memsw.limit_in_bytes", str(memory_b + swap_b))
+            else:
+                log.warning("no swap accounting (swapaccount=0): the cage's swap is unlimited")
+        except CageError:
+            cage.remove()
+            raise
+        return cage
+
+    @classmethod
+    def _make_v2(cls, path: Path, memory_b: int, swap_b: int) -> Cage:
+        remove_stale(path.parent)
+        try:
+            path.mkdir()
+        except OSError as err:
+            raise CageError(f"cannot make cgroup {path}: {err.strerror}") from err
+        cage = cls(CgroupRef(2, path), memory_b, swap_b, HOW_V2)
+        try:
+            _write(path / "memory.max", str(memory_b))
+            _write(path / "memory.swap.max", str(swap_b))
+        except CageError:
+            cage.remove()
+            raise
+        return cage
+
+    def _start_reaper(self) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "oomphony.reaper",
+            "--pid",
+            str(os.getpid()),
+            "--cgroup",
+            str(self.ref.path),
+        ]
+        try:
+            self._reaper = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True
+            )
+        except OSError as err:
+            log.warning("no reaper for the cage (%s): a SIGKILLed show leaves it behind", err)
+
+    # --- using it -------------------------------------------------------------------
+
+    def wrap_argv(self, argv: list[str]) -> list[str]:
+        """The systemd-run prefix for the scope method; otherwise `argv` unchanged."""
+        if self.how != HOW_SCOPE:
+            return list(argv)
+        return [
+            "systemd-run", "--user", "--scope", "--quiet", "--collect",
+            f"--unit={self.unit}", "-p", "Delegate=yes",
+            "-p", f"MemoryMax={self.memory_b}", "-p", f"MemorySwapMax={self.swap_b}",
+            "--", *argv,
+        ]  # fmt: skip
+
+    def adopt(self, pid: int) -> None:
+        """Move a process into the cage (v1 / delegated v2; the scope when it exists)."""
+        try:
+            with open(self.ref.path / "cgroup.procs", "w") as f:
+                f.write(str(pid))
+        except OSError as err:
+            raise CageError(f"cannot move pid {pid} into {self.ref.path}: {err.strerror}") from err
+
+    def bind_pid(self, pid: int, proc: Path = Path("/proc")) -> None:
+        """Scope method: learn the scope's real path from a process that is in it."""
+        if self.how != HOW_SCOPE:
+            return
+        try:
+            rel = _own_cgroup(2, proc / str(pid) / "cgroup")
+        except OSError:
+            return
+        if rel.endswith(f"/{self.unit}") and self.mount_root is not None:
+            self.ref = CgroupRef(2, self.mount_root / rel.lstrip("/"))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "version": self.ref.version,
+            "path": str(self.ref.path),
+            "memory_b": self.memory_b,
+            "swap_b": self.swap_b,
+            "how": self.how,
+        }
+
+    def pids(self) -> list[int]:
+        return cgroup_pids(self.ref.path)
+
+    def remove(self) -> None:
+        """Kill what is left inside, remove the cgroup, stop the reaper. Idempotent."""
+        if self._removed:
+            return
+        self._removed = True
+        if self.how == HOW_SCOPE:
+            for pid in self.pids():  # systemd removes the emptied scope (--collect)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        elif not empty_and_remove(self.ref.path):
+            log.warning("cage %s left behind; the reaper will retry", self.ref.path)
+            return  # keep the reaper: it retries when we exit
+        if self._reaper is not None:
+            if self._reaper.poll() is None:
+                self._reaper.terminate()
+            try:
+                self._reaper.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                self._reaper.kill()
+                self._reaper.wait()
+            self._reaper = None
+
+    def __enter__(self) -> Cage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
