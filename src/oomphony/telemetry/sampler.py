@@ -1,0 +1,351 @@
+"""The live telemetry sampler: one `sample()` per show frame, everything else is state.
+
+Per sample it reads /proc/meminfo, /proc/vmstat, the PSI file, the cage's cgroup files and
+/proc/PID/status of the allocator (and the sleeper) through descriptors kept open, and
+builds one `MemoryFrame`. Rates and PSI stall fractions are differentiated against the
+previous sample on the caller's clock (`t_s`, the show clock in seconds).
+
+Choices:
+- The first sample has no rates and no PSI (`None`): a counter needs two readings.
+- A sample whose `t_s` does not advance repeats the previous rates and PSI.
+- A counter that goes backwards (reset) gives `None` for that rate, once.
+- PSI comes from the cage's v2 `memory.pressure` when there is one, else the machine's
+  /proc/pressure/memory; `psi_source` says which ('cage', 'machine' or None).
+- What is missing is data: `None` in the frame and one line in `fallbacks`.
+- psutil serves only where /proc itself is absent (another OS), and only for the real
+  root: it cannot be pointed at a fixture tree.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from oomphony.cgroupfs import CgroupRef
+from oomphony.errors import TelemetryError
+from oomphony.frame import (
+    NO_PRESSURE,
+    NO_RATES,
+    AllocState,
+    CageMem,
+    MachineMem,
+    MemoryFrame,
+    Pressure,
+    Rates,
+)
+from oomphony.telemetry.cgroup import CageReader
+from oomphony.telemetry.procfs import (
+    PreadFile,
+    PsiTotals,
+    machine_from_meminfo,
+    meminfo_fields,
+    parse_meminfo,
+    parse_pid_status,
+    parse_psi,
+    vmstat_fields,
+)
+
+log = logging.getLogger(__name__)
+
+REAL_PROC = Path("/proc")
+_GONE = frozenset({errno.ENOENT, errno.ESRCH})  # the process is simply not there
+
+
+def _is_real_proc(root: Path) -> bool:
+    return root == REAL_PROC
+
+
+# --- pure differentiation -------------------------------------------------------------
+
+
+def _per_s(prev: int | None, cur: int | None, dt_s: float, scale: float) -> float | None:
+    if prev is None or cur is None or cur < prev:
+        return None
+    return (cur - prev) * scale / dt_s
+
+
+def rates_between(
+    prev: dict[str, int], cur: dict[str, int], dt_s: float, page_size_b: int
+) -> Rates:
+    """Swap traffic (pages → bytes) and major faults per second between two vmstats."""
+    if dt_s <= 0:
+        raise ValueError("dt_s must be > 0")
+    return Rates(
+        swapout_bps=_per_s(prev.get("pswpout"), cur.get("pswpout"), dt_s, page_size_b),
+        swapin_bps=_per_s(prev.get("pswpin"), cur.get("pswpin"), dt_s, page_size_b),
+        majfault_ps=_per_s(prev.get("pgmajfault"), cur.get("pgmajfault"), dt_s, 1.0),
+    )
+
+
+def _stall(prev: int | None, cur: int | None, dt_s: float) -> float | None:
+    frac = _per_s(prev, cur, dt_s, 1e-6)
+    return None if frac is None else min(1.0, max(0.0, frac))
+
+
+def pressure_between(prev: PsiTotals, cur: PsiTotals, dt_s: float) -> Pressure:
+    """Stall time (`total=` µs) over the wall interval, as fractions clamped to 0..1."""
+    if dt_s <= 0:
+        raise ValueError("dt_s must be > 0")
+    return Pressure(
+        some=_stall(prev.some_us, cur.some_us, dt_s),
+        full=_stall(prev.full_us, cur.full_us, dt_s),
+    )
+
+
+# --- one-shot -------------------------------------------------------------------------
+
+
+def read_meminfo(proc_root: str | Path = "/proc") -> dict[str, int]:
+    """All of /proc/meminfo in bytes (for sizing and doctor).
+
+    Where the real /proc has no meminfo (another OS), psutil fills the main fields under
+    the meminfo names. Raises TelemetryError when nothing can be read.
+    """
+    root = Path(proc_root)
+    try:
+        return parse_meminfo((root / "meminfo").read_text())
+    except OSError as err:
+        if not _is_real_proc(root):
+            raise TelemetryError(f"cannot read {root / 'meminfo'}: {err.strerror}") from err
+        machine = _psutil_machine()
+        if machine is None:
+            raise TelemetryError(f"cannot read {root / 'meminfo'}: {err.strerror}") from err
+    out = {
+        "MemTotal": machine.total_b,
+        "MemFree": machine.free_b,
+        "Cached": machine.cache_b,
+        "SwapTotal": machine.swap_total_b,
+        "SwapFree": machine.swap_free_b,
+    }
+    if machine.available_b is not None:
+        out["MemAvailable"] = machine.available_b
+    return out
+
+
+def _psutil_machine() -> MachineMem | None:
+    try:
+        import psutil
+
+        vm = psutil.virtual_memory()
+        sw = psutil.swap_memory()
+    except (ImportError, OSError, RuntimeError):
+        return None
+    return MachineMem(
+        total_b=int(vm.total),
+        free_b=int(vm.free),
+        available_b=int(vm.available),
+        cache_b=int(getattr(vm, "cached", 0)),
+        anon_b=None,
+        swap_total_b=int(sw.total),
+        swap_free_b=int(sw.free),
+    )
+
+
+def _psutil_process(pid: int) -> tuple[int | None, int | None]:
+    try:
+        import psutil
+
+        return int(psutil.Process(pid).memory_info().rss), None
+    except Exception:  # psutil.Error, ImportError, or a platform without the call
+        return None, None
+
+
+# --- the sampler ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    t_s: float
+    vm: dict[str, int]
+    psi: PsiTotals | None
+
+
+class Sampler:
+    """Live telemetry. Open at construction, `sample()` per frame, `close()` at the end.
+
+    Raises TelemetryError only when the machine's memory cannot be read at all.
+    """
+
+    def __init__(
+        self,
+        *,
+        proc_root: str | Path = "/proc",
+        cgroup: CgroupRef | None = None,
+        page_size_b: int | None = None,
+    ) -> None:
+        self.proc_root = Path(proc_root)
+        self.page_size_b = page_size_b or os.sysconf("SC_PAGE_SIZE")
+        self.fallbacks: list[str] = []
+        self._meminfo = PreadFile(self.proc_root / "meminfo")
+        self._vmstat = PreadFile(self.proc_root / "vmstat")
+        self._psi_file = PreadFile(self.proc_root / "pressure" / "memory")
+        self._use_psutil = _is_real_proc(self.proc_root) and not self._meminfo.is_open
+        self._cage = CageReader(cgroup, fallbacks=self.fallbacks) if cgroup else None
+        self._procs: dict[str, tuple[int, PreadFile | None] | None] = {
+            "alloc": None,
+            "sleeper": None,
+        }
+        self._base: _Baseline | None = None
+        self._rates = NO_RATES
+        self._psi = NO_PRESSURE
+        self._last_machine: MachineMem | None = None
+
+        if self._use_psutil:
+            self._note("no /proc/meminfo: machine memory from psutil (no anon, no PSI)")
+        elif not self._meminfo.is_open:
+            raise TelemetryError(f"cannot read machine memory: {self._meminfo.reason}")
+        self._last_machine = self._read_machine()  # fails early on an unusable meminfo
+        if self._last_machine is None:
+            self.close()
+            raise TelemetryError(f"cannot read machine memory from {self._meminfo.path}")
+        if not self._vmstat.is_open:
+            self._note(f"no vmstat ({self._vmstat.path} missing): swap and fault rates not shown")
+        if self._cage is not None and self._cage.has_pressure:
+            self.psi_source: str | None = "cage"
+        elif self._psi_file.is_open:
+            self.psi_source = "machine"
+        else:
+            self.psi_source = None
+            self._note(f"no PSI ({self._psi_file.path} missing): pressure not shown")
+
+    # -- bookkeeping
+
+    def _note(self, line: str) -> None:
+        if line not in self.fallbacks:
+            log.warning("%s", line)
+            self.fallbacks.append(line)
+
+    def __enter__(self) -> Sampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- processes
+
+    def set_pids(self, alloc_pid: int | None, sleeper_pid: int | None = None) -> None:
+        """(Re)open /proc/PID/status for the allocator and the sleeper (None: no process)."""
+        self._open_pid("alloc", alloc_pid)
+        self._open_pid("sleeper", sleeper_pid)
+
+    def _open_pid(self, role: str, pid: int | None) -> None:
+        current = self._procs[role]
+        if current is not None and current[0] == pid:
+            return
+        if current is not None and current[1] is not None:
+            current[1].close()
+        self._procs[role] = None
+        if pid is None:
+            return
+        if self._use_psutil:
+            self._procs[role] = (pid, None)  # psutil reads the process each sample
+            return
+        f = PreadFile(self.proc_root / str(pid) / "status", reopen=False)
+        if not f.is_open and f.errno not in _GONE:
+            self._note(f"cannot read {f.reason}: {role} RSS/swap not shown")
+        self._procs[role] = (pid, f)
+
+    def _fill(self, role: str, state: AllocState) -> AllocState:
+        if state.pid is None:
+            return state
+        entry = self._procs[role]
+        if entry is None or entry[0] != state.pid:
+            self._open_pid(role, state.pid)
+            entry = self._procs[role]
+        assert entry is not None  # opened just above for a pid
+        status = entry[1]
+        if status is None:
+            rss, swap = _psutil_process(state.pid)
+        else:
+            text = status.read()
+            rss, swap = parse_pid_status(text) if text is not None else (None, None)
+        return AllocState(
+            pid=state.pid,
+            alive=state.alive,
+            allocated_b=state.allocated_b,
+            rss_b=rss,
+            swap_b=swap,
+            rate_bps=state.rate_bps,
+        )
+
+    # -- machine and cage
+
+    def _read_machine(self) -> MachineMem | None:
+        if self._use_psutil:
+            return _psutil_machine()
+        text = self._meminfo.read()
+        if text is None:
+            return None
+        machine, reasons = machine_from_meminfo(meminfo_fields(text))
+        for reason in reasons:
+            self._note(reason)
+        return machine
+
+    def read_cage(self) -> CageMem | None:
+        """One read of the cage's cgroup files; None without a cage or once it is gone."""
+        return self._cage.read() if self._cage is not None else None
+
+    def _read_psi(self) -> PsiTotals | None:
+        if self.psi_source == "cage" and self._cage is not None:
+            return self._cage.pressure()
+        if self.psi_source == "machine":
+            text = self._psi_file.read()
+            if text is None:
+                self._note(f"PSI unreadable ({self._psi_file.reason}): pressure not shown")
+                return None
+            return parse_psi(text)
+        return None
+
+    # -- the frame
+
+    def sample(
+        self, t_s: float, alloc: AllocState, sleeper: AllocState | None = None
+    ) -> MemoryFrame:
+        """Read everything once and build the frame for show time `t_s` (seconds)."""
+        machine = self._read_machine()
+        if machine is None:
+            self._note(f"meminfo unreadable ({self._meminfo.reason}): machine memory frozen")
+            machine = self._last_machine
+        else:
+            self._last_machine = machine
+        assert machine is not None  # set at construction
+        cage = self.read_cage()
+        vm_text = self._vmstat.read()
+        vm = vmstat_fields(vm_text) if vm_text is not None else {}
+        psi = self._read_psi()
+        self._differentiate(t_s, vm, psi)
+        return MemoryFrame(
+            t_s=t_s,
+            machine=machine,
+            cage=cage,
+            alloc=self._fill("alloc", alloc),
+            rates=self._rates,
+            psi=self._psi,
+            sleeper=self._fill("sleeper", sleeper) if sleeper is not None else None,
+        )
+
+    def _differentiate(self, t_s: float, vm: dict[str, int], psi: PsiTotals | None) -> None:
+        base = self._base
+        if base is not None and t_s <= base.t_s:
+            return  # no time passed: keep the previous rates and baseline
+        if base is not None:
+            dt_s = t_s - base.t_s
+            self._rates = rates_between(base.vm, vm, dt_s, self.page_size_b)
+            if psi is not None and base.psi is not None:
+                self._psi = pressure_between(base.psi, psi, dt_s)
+            else:
+                self._psi = NO_PRESSURE
+        self._base = _Baseline(t_s=t_s, vm=vm, psi=psi)
+
+    def close(self) -> None:
+        for f in (self._meminfo, self._vmstat, self._psi_file):
+            f.close()
+        if self._cage is not None:
+            self._cage.close()
+        for entry in self._procs.values():
+            if entry is not None and entry[1] is not None:
+                entry[1].close()
+        self._procs = {"alloc": None, "sleeper": None}
