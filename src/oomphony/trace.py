@@ -37,25 +37,31 @@ def host_info() -> dict[str, Any]:
 
 
 class TraceWriter:
-    """Open for writing at once (so an unwritable path fails before the show starts)."""
+    """Opened at once, so an unwritable path fails before the show starts. The header is
+    written with the first line, once the cage (known only after it is made) is set."""
 
-    def __init__(self, path: str | os.PathLike[str], cage: dict[str, Any] | None) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         try:
             self._fh: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as err:
             raise TraceError(f"cannot write trace {self.path}: {err.strerror}") from err
-        header = {
-            "oomphony_trace": TRACE_VERSION,
-            "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "host": host_info(),
-            "cage": cage,
-        }
-        self._line(header)
+        self.cage: dict[str, Any] | None = None
+        self._started = datetime.now(UTC).isoformat(timespec="seconds")
+        self._header_done = False
 
     def _line(self, obj: dict[str, Any]) -> None:
         if self._fh is None:
             return
+        if not self._header_done:
+            self._header_done = True
+            header = {
+                "oomphony_trace": TRACE_VERSION,
+                "started": self._started,
+                "host": host_info(),
+                "cage": self.cage,
+            }
+            self._fh.write(json.dumps(header, separators=(",", ":")) + "\n")
         self._fh.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self._fh.flush()
 
@@ -66,6 +72,8 @@ class TraceWriter:
         self._line(event_to_dict(ev))
 
     def close(self) -> None:
+        if self._fh is not None and not self._header_done:
+            self._line({"t": 0.0, "event": "end", "reason": "nothing recorded"})
         if self._fh is not None:
             self._fh.close()
             self._fh = None

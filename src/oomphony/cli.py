@@ -1,0 +1,189 @@
+"""The command line (DESIGN.md "Command line"). `main()` returns the exit status:
+0 ok, 1 anything else, 2 usage or input error (one clear line, never a traceback),
+130 interrupted (Ctrl-C; the cage and the children are cleaned up first)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from oomphony import __version__
+from oomphony.errors import OomphonyError, UsageError
+from oomphony.units import MiB, parse_rate, parse_size
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+log = logging.getLogger("oomphony")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _size(what: str):
+    def conv(text: str) -> int:
+        return parse_size(text, what=what)
+
+    return conv
+
+
+def _rate(text: str) -> float:
+    return parse_rate(text, what="--rate")
+
+
+def _positive(what: str):
+    def conv(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise UsageError(f"{what} must be a number, got {text!r}") from None
+        if not v > 0 or v == float("inf"):
+            raise UsageError(f"{what} must be more than zero, got {text!r}")
+        return v
+
+    return conv
+
+
+def _add_cage_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory", type=_size("--memory"), help="cage memory limit, e.g. 256MiB")
+    p.add_argument("--swap", type=_size("--swap"), help="cage swap limit, e.g. 64MiB")
+    p.add_argument(
+        "--global",
+        dest="global_",
+        action="store_true",
+        help="no cage: the machine-wide show of the talk (asks for confirmation)",
+    )
+    p.add_argument("--yes", action="store_true", help="skip the --global confirmation")
+
+
+def _add_audio_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-audio", action="store_true", help="no sound")
+    p.add_argument("--audio-device", help="PortAudio device name or index")
+    p.add_argument("--audio-out", metavar="FILE.wav", help="also write the sound to a WAV file")
+    p.add_argument("--latency", default="high", help="audio latency: low, high or seconds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="oomphony", description="The Linux memory manager, performed live.")
+    parser.add_argument("--version", action="version", version=f"oomphony {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a show (the default: run talk)")
+    run.add_argument("setlist", nargs="?", default="talk", help="a bundled setlist or a file")
+    run.add_argument("--backend", choices=["auto", "live", "sim", "replay"], default="auto")
+    run.add_argument("--trace", help="the trace to replay (--backend replay)")
+    _add_cage_args(run)
+    run.add_argument(
+        "--display",
+        choices=["window", "fullscreen", "kiosk", "console", "none"],
+        default="window",
+    )
+    run.add_argument("--palette", choices=["default", "colorblind"], default="default")
+    _add_audio_args(run)
+    run.add_argument("--record", metavar="FILE.jsonl", help="write the run's trace")
+    run.add_argument("--speed", type=_positive("--speed"), default=1.0)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--duration", type=_positive("--duration"), help="stop after S seconds")
+
+    rec = sub.add_parser("record", help="a live run in a cage: trace only, then a summary")
+    rec.add_argument("file", metavar="FILE.jsonl")
+    rec.add_argument("setlist", nargs="?", help="run a setlist's acts instead of a plain fill")
+    _add_cage_args(rec)
+    rec.add_argument("--cache", type=_size("--cache"), help="page cache to fill first")
+    rec.add_argument("--rate", type=_rate, default=100.0 * MiB, help="allocation rate")
+    rec.add_argument("--duration", type=_positive("--duration"), help="stop after S seconds")
+    rec.add_argument("--sleeper", type=_size("--sleeper"), default=0, help="sleeper size")
+    _add_audio_args(rec)
+    rec.set_defaults(no_audio_default=True)
+
+    sub.add_parser("doctor", help="what this machine can do, and what will fall back")
+    sub.add_parser("setlists", help="list the bundled setlists")
+    chk = sub.add_parser("check", help="validate setlist files")
+    chk.add_argument("files", nargs="+")
+    return parser
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM/SIGHUP: unwind like Ctrl-C so the cage and the children are cleaned up.
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (
+        args_list[0].startswith("-")
+        and args_list[0]
+        not in (
+            "-h",
+            "--help",
+            "--version",
+            "-v",
+            "--verbose",
+        )
+    ):
+        args_list.insert(0, "run")
+    try:
+        args = build_parser().parse_args(args_list)
+        if args.command is None:
+            args = build_parser().parse_args([*args_list, "run"])
+    except UsageError as err:
+        print(f"oomphony: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="oomphony: %(message)s",
+    )
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    try:
+        return _dispatch(args)
+    except UsageError as err:
+        print(f"oomphony: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except OomphonyError as err:
+        print(f"oomphony: {err}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("oomphony: interrupted; cage and children cleaned up", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "doctor":
+        from oomphony.doctor import doctor
+
+        return doctor(sys.stdout)
+    if args.command == "setlists":
+        from oomphony.show.setlist import bundled_setlists
+
+        for name, description in bundled_setlists():
+            print(f"{name:<12} {description}")
+        return EXIT_OK
+    if args.command == "check":
+        from oomphony.errors import SetlistError
+        from oomphony.show.setlist import load_setlist
+
+        status = EXIT_OK
+        for path in args.files:
+            try:
+                sl = load_setlist(path)
+            except SetlistError as err:
+                print(f"oomphony: {err}", file=sys.stderr)
+                status = EXIT_USAGE
+            else:
+                print(f"{path}: ok ({len(sl.acts)} acts)")
+        return status
+    if args.command == "record":
+        from oomphony.app import cmd_record
+
+        return cmd_record(args)
+    from oomphony.app import cmd_run
+
+    return cmd_run(args)

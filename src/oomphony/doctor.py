@@ -1,0 +1,212 @@
+"""`oomphony doctor`: what this machine offers the show, and what will fall back.
+
+Every probe is a small function returning a `Check`; the table is printed whatever is
+missing, and the exit status is always 0.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from oomphony.cgroupfs import find_memory_controller
+from oomphony.units import MiB, format_size
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fallback: str = ""  # what the show does without it ("" when ok)
+
+
+def check_kernel() -> Check:
+    return Check("kernel", True, f"Linux {platform.release()} ({platform.machine()})")
+
+
+def check_cage() -> Check:
+    """Try the real thing: make a small cage and remove it again."""
+    from oomphony.cage import Cage
+    from oomphony.errors import OomphonyError
+
+    mc = find_memory_controller()
+    where = []
+    if mc.v1_root:
+        where.append(f"v1 at {mc.v1_root}")
+    if mc.v2_root:
+        where.append(f"v2 at {mc.v2_root}" + ("" if mc.v2_has_memory else " (no memory)"))
+    ctl = ", ".join(where) or "no cgroup memory controller"
+    try:
+        cage = Cage.create(64 * MiB, 0)
+    except OomphonyError as err:
+        return Check("cage", False, f"{ctl}; {err}", "--backend sim, or --global (no cage)")
+    how = cage.how
+    cage.remove()
+    root = "as root" if os.geteuid() == 0 else "without root"
+    return Check("cage", True, f"{ctl}; a cage can be made {root}: {how}")
+
+
+def check_swap() -> Check:
+    try:
+        rows = Path("/proc/swaps").read_text().strip().splitlines()[1:]
+    except OSError:
+        rows = []
+    if not rows:
+        return Check("swap", False, "no swap active", "the swap act is skipped (captioned)")
+    total = sum(int(r.split()[2]) * 1024 for r in rows)
+    used = sum(int(r.split()[3]) * 1024 for r in rows)
+    return Check(
+        "swap", True, f"{len(rows)} area(s), {format_size(total)}, {format_size(used)} used"
+    )
+
+
+def check_psi() -> Check:
+    p = Path("/proc/pressure/memory")
+    try:
+        p.read_text()
+    except OSError as err:
+        why = "not in this kernel" if err.errno == errno.ENOENT else err.strerror
+        return Check("pressure (PSI)", False, f"{p}: {why}", "pressure gauges show '—'")
+    return Check("pressure (PSI)", True, f"{p} readable")
+
+
+def check_kmsg() -> Check:
+    try:
+        fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+        os.close(fd)
+        return Check("kernel log", True, "/dev/kmsg readable: the kernel's own line is shown")
+    except OSError as err:
+        reason = f"/dev/kmsg: {err.strerror}"
+    if shutil.which("journalctl"):
+        return Check("kernel log", True, f"{reason}; journalctl -k will be used instead")
+    return Check("kernel log", False, reason, "the kill is shown without the kernel's line")
+
+
+def check_audio() -> Check:
+    try:
+        import sounddevice as sd
+    except OSError:
+        return Check("audio", False, "no PortAudio library", "silent show (install libportaudio2)")
+    try:
+        outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+    except Exception as err:  # PortAudio errors are not a stable type across versions
+        return Check("audio", False, f"PortAudio error: {err}", "silent show")
+    if not outputs:
+        return Check("audio", False, "PortAudio found, no output device", "silent show")
+    names = ", ".join(d["name"] for d in outputs[:3])
+    return Check("audio", True, f"{len(outputs)} output device(s): {names}")
+
+
+def check_mlock() -> Check:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    mcl_current, mcl_future = 1, 2
+    if libc.mlockall(mcl_current | mcl_future) == 0:
+        libc.munlockall()
+        return Check("mlockall", True, "allowed: the audio process locks its memory")
+    err = ctypes.get_errno()
+    return Check(
+        "mlockall",
+        False,
+        f"refused ({os.strerror(err)})",
+        "the audio process runs unlocked (a page fault may cost an underflow)",
+    )
+
+
+def check_display() -> Check:
+    found = []
+    if os.environ.get("DISPLAY"):
+        found.append(f"X11 ({os.environ['DISPLAY']})")
+    if os.environ.get("WAYLAND_DISPLAY"):
+        found.append("Wayland")
+    if found:
+        return Check("display", True, ", ".join(found) + ": window and fullscreen")
+    return Check(
+        "display",
+        False,
+        "no X11 or Wayland display",
+        "--display console on a bare TTY, xvfb-run, or --display none",
+    )
+
+
+def check_kmsdrm() -> Check:
+    cards = sorted(Path("/dev/dri").glob("card*")) if Path("/dev/dri").is_dir() else []
+    if not cards:
+        return Check("console (KMSDRM)", False, "no /dev/dri/card*", "window or --display none")
+    usable = [c for c in cards if os.access(c, os.R_OK | os.W_OK)]
+    if not usable:
+        return Check(
+            "console (KMSDRM)",
+            False,
+            f"{cards[0]} not writable (join the 'video' group)",
+            "window or --display none",
+        )
+    return Check("console (KMSDRM)", True, f"{usable[0]} usable: --display console on a TTY")
+
+
+def check_sdl() -> Check:
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", "import pygame; print(pygame.version.ver, pygame.version.SDL)"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={**os.environ, "PYGAME_HIDE_SUPPORT_PROMPT": "1"},
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return Check("pygame-ce", False, str(err), "--display none")
+    if out.returncode != 0:
+        return Check("pygame-ce", False, out.stderr.strip().splitlines()[-1:], "--display none")
+    ver, sdl = out.stdout.split(maxsplit=1)
+    return Check("pygame-ce", True, f"pygame-ce {ver}, SDL {sdl.strip()}")
+
+
+CHECKS = (
+    check_kernel,
+    check_cage,
+    check_swap,
+    check_psi,
+    check_kmsg,
+    check_audio,
+    check_mlock,
+    check_sdl,
+    check_display,
+    check_kmsdrm,
+)
+
+
+def run_checks() -> list[Check]:
+    results = []
+    for probe in CHECKS:
+        try:
+            results.append(probe())
+        except Exception as err:  # a probe that breaks is itself a finding, not a crash
+            results.append(Check(probe.__name__.removeprefix("check_"), False, repr(err)))
+    return results
+
+
+def doctor(out: TextIO) -> int:
+    checks = run_checks()
+    width = max(len(c.name) for c in checks)
+    out.write("oomphony doctor — what this machine offers the show\n\n")
+    for c in checks:
+        mark = "ok " if c.ok else "-- "
+        out.write(f"{mark} {c.name:<{width}}  {c.detail}\n")
+        if c.fallback:
+            out.write(f"    {'':<{width}}  → {c.fallback}\n")
+    cage_ok = next(c.ok for c in checks if c.name == "cage")
+    out.write(
+        "\nThe show: "
+        + ("live backend in a cage." if cage_ok else "sim backend (no cage can be made here).")
+        + "\n"
+    )
+    return 0
