@@ -1,0 +1,112 @@
+"""Trace format: round trip, a cut-off last line, and broken files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oomphony.errors import TraceError
+from oomphony.frame import (
+    AllocatorExit,
+    AllocState,
+    CageMem,
+    MachineMem,
+    MemoryFrame,
+    OomKill,
+    Pressure,
+    Rates,
+    frame_from_dict,
+    frame_to_dict,
+)
+from oomphony.trace import TraceWriter, read_trace
+
+ints = st.integers(min_value=0, max_value=2**40)
+
+
+def make_frame(t: float, cache: int = 100, swap: int = 0) -> MemoryFrame:
+    return MemoryFrame(
+        t_s=t,
+        machine=MachineMem(1000, 500, 600, 200, 100, 50, 50),
+        cage=CageMem(300, 100, 250, cache, 150, swap, 0),
+        alloc=AllocState(42, True, 150, 140, 0, 1e6),
+        rates=Rates(0.0, 0.0, 1.0),
+        psi=Pressure(0.1, 0.0),
+    )
+
+
+@given(
+    t=st.floats(min_value=0, max_value=1e5, allow_nan=False),
+    cache=ints,
+    swap=ints,
+    kills=st.none() | st.integers(0, 10),
+)
+def test_frame_round_trip(t: float, cache: int, swap: int, kills: int | None) -> None:
+    f = make_frame(round(t, 4), cache, swap)
+    f = MemoryFrame(
+        f.t_s, f.machine, CageMem(300, None, 250, cache, None, swap, kills), f.alloc, f.rates, f.psi
+    )
+    back = frame_from_dict(json.loads(json.dumps(frame_to_dict(f))))
+    assert back == f
+
+
+def test_writer_reader_round_trip(tmp_path) -> None:
+    path = tmp_path / "t.jsonl"
+    w = TraceWriter(path)
+    w.cage = {"version": 1, "memory_b": 300}
+    frames = [make_frame(i / 50, cache=100 - i) for i in range(20)]
+    for f in frames:
+        w.frame(f)
+    kill = OomKill(
+        0.4, 42, "python3", 150, "kmsg", "Memory cgroup out of memory: Killed process 42"
+    )
+    w.event(kill)
+    w.event(AllocatorExit(0.41, 42, "oom_kill", -9, "killed by the kernel"))
+    w.close()
+    tr = read_trace(path)
+    assert tr.header["oomphony_trace"] == 1
+    assert tr.header["cage"] == {"version": 1, "memory_b": 300}
+    assert tr.frames == frames
+    assert tr.events[0] == kill
+    assert tr.events[1].how == "oom_kill"
+    assert not tr.truncated
+
+
+def test_cut_off_last_line_replays_up_to_it(tmp_path) -> None:
+    path = tmp_path / "t.jsonl"
+    w = TraceWriter(path)
+    for i in range(10):
+        w.frame(make_frame(i / 10))
+    w.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 25])  # the show was killed mid-write
+    tr = read_trace(path)
+    assert tr.truncated
+    assert len(tr.frames) == 9
+    assert tr.frames[-1].t_s == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"hello\n", ":1: not an oomphony trace"),
+        (b'{"oomphony_trace": 99}\n', ":1: not an oomphony trace"),
+        (b'{"oomphony_trace": 1}\n{"t": 1\n{"t": 2}\n', ":2: malformed"),
+        (b'{"oomphony_trace": 1}\n{"t": 1, "machine": 3}\n{"t": 2}\n', ":2: malformed"),
+    ],
+)
+def test_broken_traces_are_one_clear_error(tmp_path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(TraceError, match=message):
+        read_trace(path)
+
+
+def test_unreadable_and_unwritable_paths(tmp_path) -> None:
+    with pytest.raises(TraceError, match="cannot read trace"):
+        read_trace(tmp_path / "missing.jsonl")
+    with pytest.raises(TraceError, match="cannot write trace"):
+        TraceWriter(tmp_path / "no-such-dir" / "t.jsonl")
