@@ -115,8 +115,26 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+# Options whose value may start with '-' (argparse would take "-5MiB/s" for an option and
+# report a missing value instead of the bad value the user typed).
+_VALUE_OPTIONS = ("--memory", "--swap", "--cache", "--rate", "--speed", "--duration", "--seed")
+
+
+def _join_dashed_values(args: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] in _VALUE_OPTIONS and i + 1 < len(args) and args[i + 1].startswith("-"):
+            out.append(f"{args[i]}={args[i + 1]}")
+            i += 2
+        else:
+            out.append(args[i])
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list = _join_dashed_values(list(sys.argv[1:] if argv is None else argv))
     if not args_list or (
         args_list[0].startswith("-")
         and args_list[0]
