@@ -1,0 +1,347 @@
+"""Kill detection and attribution: did the kernel's OOM killer strike, whom, and in its
+own words?
+
+Detectors (DESIGN.md "Telemetry", measured latencies after the kernel's timestamp):
+- the cage's `oom_kill` counter: v1 `memory.oom_control` (an eventfd registered through
+  `cgroup.event_control` wakes a `select`, 0.2–5 ms), v2 `memory.events` (polled), or
+  machine-wide `/proc/vmstat` `oom_kill` without a cage;
+- the kernel's "Killed process" line from `/dev/kmsg` (3–5 ms), else `journalctl -k -f`,
+  else none. Lines are attributed to our cage through the preceding `oom-kill:` line's
+  `task_memcg=` (other shows on the same machine have their own OOM kills).
+
+One kill seen by both is reported once: the counter's event waits up to `grace_s` for
+its kernel line; `source` names the detector that saw it first. A SIGKILL alone never
+counts as an OOM kill (`classify_exit`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from oomphony.cage import HOW_SCOPE, Cage
+from oomphony.frame import AllocatorExit, OomKill
+from oomphony.units import format_size
+
+log = logging.getLogger(__name__)
+
+GRACE_S = 0.03  # how long a counter-only kill waits for its kernel line (kmsg lags 3–5 ms)
+_KILLED_RE = re.compile(
+    r"(?P<kind>Memory cgroup out of memory|Out of memory[^:]*): Killed process (?P<pid>\d+) "
+    r"\((?P<comm>.*)\)(?=[ ,]|$)(?P<rest>.*)$"
+)
+_KB_FIELD_RE = re.compile(r"(total-vm|anon-rss|file-rss|shmem-rss|pgtables):\s*(\d+)kB")
+_ADJ_RE = re.compile(r"oom_score_adj:\s*(-?\d+)")
+
+
+def parse_kill_line(line: str) -> dict | None:
+    """The kernel's "Killed process" line as a dict (pid, comm, anon_rss_b, total_vm_b,
+    file_rss_b, shmem_rss_b, oom_score_adj, memcg, line); None for any other line."""
+    m = _KILLED_RE.search(line)
+    if m is None:
+        return None
+    sizes = {k.replace("-", "_") + "_b": int(v) * 1024 for k, v in _KB_FIELD_RE.findall(line)}
+    adj = _ADJ_RE.search(m.group("rest"))
+    return {
+        "pid": int(m.group("pid")),
+        "comm": m.group("comm"),
+        "anon_rss_b": sizes.get("anon_rss_b"),
+        "total_vm_b": sizes.get("total_vm_b"),
+        "file_rss_b": sizes.get("file_rss_b"),
+        "shmem_rss_b": sizes.get("shmem_rss_b"),
+        "oom_score_adj": int(adj.group(1)) if adj else None,
+        "memcg": m.group("kind").startswith("Memory cgroup"),
+        "line": line[m.start() :].strip(),
+    }
+
+
+def parse_context_line(line: str) -> dict[str, str] | None:
+    """The `oom-kill:constraint=…,task_memcg=…,task=…,pid=…,uid=…` line as a dict."""
+    idx = line.find("oom-kill:")
+    if idx < 0:
+        return None
+    out = {}
+    for part in line[idx + len("oom-kill:") :].strip().split(","):
+        key, sep, value = part.partition("=")
+        if sep:
+            out[key] = value
+    return out if "pid" in out else None
+
+
+def kmsg_message(record: str) -> str:
+    """The message of a /dev/kmsg record `pri,seq,usec,flags;message\\n KEY=value…`."""
+    head, sep, rest = record.partition(";")
+    text = rest if sep and "," in head else record
+    return text.split("\n", 1)[0]
+
+
+def oomd_running(proc: Path = Path("/proc")) -> bool:
+    """Whether systemd-oomd runs here (it may kill a user scope before the kernel does)."""
+    with contextlib.suppress(OSError):
+        for entry in proc.iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if (entry / "comm").read_text().strip() == "systemd-oomd":
+                        return True
+    return False
+
+
+@dataclass
+class _Pending:
+    t_s: float
+    seen: float  # monotonic
+
+
+class KillWatch:
+    def __init__(
+        self,
+        cage: Cage | None,
+        *,
+        kmsg_path: str = "/dev/kmsg",
+        use_journal: bool = True,
+        grace_s: float = GRACE_S,
+        vmstat_path: str = "/proc/vmstat",
+    ) -> None:
+        self.cage = cage
+        self.grace_s = grace_s
+        self.fallbacks: list[str] = []
+        self.sources: list[str] = []
+        self.oomd = False
+        self._counter_fd: int | None = None
+        self._eventfd: int | None = None
+        self._counter_key = b"oom_kill "
+        self._counter_source = "vmstat"
+        self._kmsg_fd: int | None = None
+        self._journal: subprocess.Popen[bytes] | None = None
+        self._journal_buf = b""
+        self._pending: list[_Pending] = []
+        self._absorb = 0  # kills already reported from the kernel line, before the counter
+        self._ours: set[int] = set()  # pids the kernel's oom-kill: lines put in our cage
+        self._seen_context = False
+        self._open_counter(vmstat_path)
+        self.count = self._read_counter() or 0
+        self._open_kernel_log(kmsg_path, use_journal)
+        if cage is not None and (cage.how == HOW_SCOPE or cage.ref.version == 2):
+            self.oomd = oomd_running()
+
+    # --- setup --------------------------------------------------------------------------
+
+    def _open_counter(self, vmstat_path: str) -> None:
+        cage = self.cage
+        if cage is None:
+            path = vmstat_path
+        elif cage.ref.version == 1:
+            path, self._counter_source = str(cage.ref.path / "memory.oom_control"), "cgroup"
+        else:
+            path, self._counter_source = str(cage.ref.path / "memory.events"), "memory.events"
+        try:
+            self._counter_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as err:
+            self.fallbacks.append(f"no oom_kill counter ({path}: {err.strerror})")
+            return
+        if cage is not None and cage.ref.version == 1:
+            try:
+                efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+                with open(cage.ref.path / "cgroup.event_control", "w") as f:
+                    f.write(f"{efd} {self._counter_fd}")
+                self._eventfd, self._counter_source = efd, "cgroup-eventfd"
+            except OSError as err:
+                log.warning("no OOM eventfd (%s); polling memory.oom_control", err)
+                self._counter_source = "memory.oom_control"
+        self.sources.append(self._counter_source)
+
+    def _open_kernel_log(self, kmsg_path: str, use_journal: bool) -> None:
+        try:
+            fd = os.open(kmsg_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            os.lseek(fd, 0, os.SEEK_END)
+            self._kmsg_fd = fd
+            self.sources.append("kmsg")
+            return
+        except OSError as err:
+            reason = f"{kmsg_path}: {err.strerror}"
+        journalctl = shutil.which("journalctl") if use_journal else None
+        if journalctl is not None:
+            try:
+                self._journal = subprocess.Popen(
+                    [journalctl, "-k", "-f", "-n", "0", "-o", "cat", "--no-pager"],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                os.set_blocking(self._journal.stdout.fileno(), False)
+                self.sources.append("journal")
+                self.fallbacks.append(f"kernel lines from journalctl -k ({reason})")
+                return
+            except OSError:
+                self._journal = None
+        self.fallbacks.append(f"no kernel log ({reason}): kills shown without the kernel's line")
+
+    def filenos(self) -> list[int]:
+        """Descriptors that become readable on a kill (for a select loop)."""
+        fds = [self._eventfd, self._kmsg_fd]
+        if self._journal is not None and self._journal.stdout is not None:
+            fds.append(self._journal.stdout.fileno())
+        return [fd for fd in fds if fd is not None]
+
+    # --- every tick ---------------------------------------------------------------------
+
+    def _read_counter(self) -> int | None:
+        if self._counter_fd is None:
+            return None
+        try:
+            data = os.pread(self._counter_fd, 8192, 0)
+        except OSError:
+            return None
+        for line in data.split(b"\n"):
+            if line.startswith(self._counter_key):
+                return int(line.split()[1])
+        return None
+
+    def _kernel_lines(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        if self._kmsg_fd is not None:
+            while True:
+                try:
+                    rec = os.read(self._kmsg_fd, 8192)
+                except BlockingIOError:
+                    break
+                except BrokenPipeError:  # the ring buffer overran us: keep going
+                    continue
+                except OSError:
+                    break
+                if not rec:
+                    break
+                out.append(("kmsg", kmsg_message(rec.decode(errors="replace"))))
+        elif self._journal is not None and self._journal.stdout is not None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                chunk = os.read(self._journal.stdout.fileno(), 65536)
+                self._journal_buf += chunk or b""
+            *lines, self._journal_buf = self._journal_buf.split(b"\n")
+            out += [("journal", ln.decode(errors="replace")) for ln in lines]
+        return out
+
+    def _is_ours(self, kill: dict) -> bool:
+        if self.cage is None:
+            return True
+        # Old kernels have no oom-kill: line; then a pending counter rise vouches for it.
+        return kill["pid"] in self._ours or (not self._seen_context and bool(self._pending))
+
+    def poll(self, t_s: float) -> list[OomKill]:
+        """New OOM kills since the last call; never blocks."""
+        now = time.monotonic()
+        out: list[OomKill] = []
+        if self._eventfd is not None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.eventfd_read(self._eventfd)
+        n = self._read_counter()
+        if n is not None and n > self.count:
+            rise, self.count = n - self.count, n
+            absorbed = min(rise, self._absorb)
+            self._absorb -= absorbed
+            self._pending += [_Pending(t_s, now) for _ in range(rise - absorbed)]
+        name = self.cage.ref.path.name if self.cage is not None else None
+        for source, line in self._kernel_lines():
+            ctx = parse_context_line(line)
+            if ctx is not None:
+                self._seen_context = True
+                memcg = ctx.get("task_memcg", "") + " " + ctx.get("oom_memcg", "")
+                if name is None or f"/{name} " in memcg + " ":
+                    with contextlib.suppress(ValueError):
+                        self._ours.add(int(ctx["pid"]))
+                continue
+            kill = parse_kill_line(line)
+            if kill is None or not self._is_ours(kill):
+                continue
+            if self._pending:
+                first = self._pending.pop(0)
+                out.append(self._event(first.t_s, self._counter_source, kill))
+            else:
+                self._absorb += 1 if self._counter_fd is not None else 0
+                out.append(self._event(t_s, source, kill))
+        has_log = self._kmsg_fd is not None or self._journal is not None
+        while self._pending and (not has_log or now - self._pending[0].seen >= self.grace_s):
+            p = self._pending.pop(0)
+            out.append(OomKill(p.t_s, None, None, None, self._counter_source, None))
+        return out
+
+    @staticmethod
+    def _event(t_s: float, source: str, kill: dict) -> OomKill:
+        return OomKill(t_s, kill["pid"], kill["comm"], kill["anon_rss_b"], source, kill["line"])
+
+    def close(self) -> None:
+        for fd in (self._eventfd, self._counter_fd, self._kmsg_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._eventfd = self._counter_fd = self._kmsg_fd = None
+        if self._journal is not None:
+            self._journal.terminate()
+            try:
+                self._journal.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                self._journal.kill()
+                self._journal.wait()
+            if self._journal.stdout is not None:
+                self._journal.stdout.close()
+            self._journal = None
+
+    def __enter__(self) -> KillWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def classify_exit(
+    returncode: int | None,
+    pid: int,
+    kills: list[OomKill],
+    *,
+    manual: bool,
+    t_s: float,
+    oom_counter_rose: bool,
+    oomd: bool = False,
+) -> AllocatorExit:
+    """How the allocator ended. An OOM kill only when confirmed: a kernel line naming `pid`,
+    or the cage's counter rising with no kernel line naming someone else."""
+    mine = [k for k in kills if k.pid == pid]
+    others_named = any(k.pid is not None and k.pid != pid for k in kills)
+    unnamed = any(k.pid is None for k in kills)
+    confirmed = bool(mine) or (oom_counter_rose and (unnamed or not others_named))
+    if returncode is not None and returncode >= 0:
+        return AllocatorExit(t_s, pid, "exit", returncode, f"exited with status {returncode}")
+    if returncode is None:
+        if mine:
+            return AllocatorExit(t_s, pid, "oom_kill", None, _oom_detail(mine))
+        return AllocatorExit(t_s, pid, "exit", None, "ended; exit status unknown")
+    if returncode != -signal.SIGKILL:
+        name = _signame(-returncode)
+        return AllocatorExit(t_s, pid, "signal", returncode, f"killed by {name}")
+    if confirmed and (mine or not manual):
+        return AllocatorExit(t_s, pid, "oom_kill", returncode, _oom_detail(mine))
+    if manual:
+        return AllocatorExit(t_s, pid, "manual_kill", returncode, "killed by hand (SIGKILL)")
+    detail = "killed by a SIGKILL that the kernel did not record as an OOM kill"
+    if oomd:
+        detail += "; systemd-oomd is running and most likely killed the scope"
+    return AllocatorExit(t_s, pid, "sigkill", returncode, detail)
+
+
+def _oom_detail(mine: list[OomKill]) -> str:
+    if mine and mine[0].anon_rss_b is not None:
+        k = mine[0]
+        return f"killed by the kernel's OOM killer ({k.comm}, anon-rss {format_size(k.anon_rss_b)})"
+    return "killed by the kernel's OOM killer"
+
+
+def _signame(signo: int) -> str:
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return f"signal {signo}"
