@@ -193,22 +193,22 @@ class Sampler:
         self._psi = NO_PRESSURE
         self._last_machine: MachineMem | None = None
 
+        self.psi_source: str | None = None  # 'cage', 'machine' or None (no PSI)
+
         if self._use_psutil:
             self._note("no /proc/meminfo: machine memory from psutil (no anon, no PSI)")
-        elif not self._meminfo.is_open:
-            raise TelemetryError(f"cannot read machine memory: {self._meminfo.reason}")
         self._last_machine = self._read_machine()  # fails early on an unusable meminfo
         if self._last_machine is None:
+            reason = self._meminfo.reason or f"no MemTotal/MemFree in {self._meminfo.path}"
             self.close()
-            raise TelemetryError(f"cannot read machine memory from {self._meminfo.path}")
+            raise TelemetryError(f"cannot read machine memory: {reason}")
         if not self._vmstat.is_open:
             self._note(f"no vmstat ({self._vmstat.path} missing): swap and fault rates not shown")
         if self._cage is not None and self._cage.has_pressure:
-            self.psi_source: str | None = "cage"
+            self.psi_source = "cage"
         elif self._psi_file.is_open:
             self.psi_source = "machine"
         else:
-            self.psi_source = None
             self._note(f"no PSI ({self._psi_file.path} missing): pressure not shown")
 
     # -- bookkeeping
@@ -227,13 +227,17 @@ class Sampler:
     # -- processes
 
     def set_pids(self, alloc_pid: int | None, sleeper_pid: int | None = None) -> None:
-        """(Re)open /proc/PID/status for the allocator and the sleeper (None: no process)."""
-        self._open_pid("alloc", alloc_pid)
-        self._open_pid("sleeper", sleeper_pid)
+        """(Re)open /proc/PID/status for the allocator and the sleeper (None: no process).
 
-    def _open_pid(self, role: str, pid: int | None) -> None:
+        `sample()` also follows a pid that differs from the one opened, so calling this is
+        only needed to reopen for a pid that was reused.
+        """
+        self._open_pid("alloc", alloc_pid, force=True)
+        self._open_pid("sleeper", sleeper_pid, force=True)
+
+    def _open_pid(self, role: str, pid: int | None, *, force: bool = False) -> None:
         current = self._procs[role]
-        if current is not None and current[0] == pid:
+        if current is not None and current[0] == pid and not force:
             return
         if current is not None and current[1] is not None:
             current[1].close()
