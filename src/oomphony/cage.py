@@ -161,20 +161,32 @@ def _next_name() -> str:
     return f"oomphony-{os.getpid()}-{_counter}"
 
 
-def _v2_parent(v2_root: Path, own: str) -> Path | None:
+def _writable(path: Path, uid: int) -> bool:
+    """Root may write anywhere; a user where the cgroup was delegated (chowned) to them."""
+    if uid == 0:
+        return True
+    try:
+        return path.stat().st_uid == uid and (path / "cgroup.procs").stat().st_uid == uid
+    except OSError:
+        return False
+
+
+def _v2_parent(v2_root: Path, own: str, uid: int) -> Path | None:
     """The nearest ancestor of our cgroup (itself included) where we may make a child with
     the memory controller: writable, `memory` in its cgroup.controllers, and `+memory`
     already in (or accepted by) its cgroup.subtree_control."""
     here = v2_root / own.lstrip("/")
     while True:
-        ok = os.access(here, os.W_OK) and os.access(here / "cgroup.procs", os.W_OK)
-        if not ok:
+        if not _writable(here, uid):
             return None
         try:
             controllers = (here / "cgroup.controllers").read_text().split()
-            subtree = (here / "cgroup.subtree_control").read_text().split()
         except OSError:
             return None
+        try:
+            subtree = (here / "cgroup.subtree_control").read_text().split()
+        except OSError:
+            subtree = []
         if "memory" in controllers:
             if "memory" in subtree or "+memory" in subtree:
                 return here
@@ -251,7 +263,7 @@ class Cage:
             parent = mc.v1_root / _own_cgroup(1, proc_cgroup).lstrip("/")
             cage = cls._make_v1(parent / name, memory_b, swap_b)
         elif mc.v2_root is not None and mc.v2_has_memory:
-            parent = _v2_parent(mc.v2_root, _own_cgroup(2, proc_cgroup))
+            parent = _v2_parent(mc.v2_root, _own_cgroup(2, proc_cgroup), uid)
             if parent is not None:
                 cage = cls._make_v2(parent / name, memory_b, swap_b)
             elif _scope_available(mc.v2_root, uid):
