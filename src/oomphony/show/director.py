@@ -1,0 +1,346 @@
+"""The director: a pure state machine that runs a setlist against telemetry.
+
+`step(state, frame, events, dt_s, keys=...) -> (state, cues, commands, act_events)`.
+It enters acts (issuing their allocator commands), ends them on their `until` trigger,
+owns the allocator's rate (so the pause and rate keys become commands), and recognises the
+acts from telemetry (`recognise.py`), emitting both kinds of `act` events for the trace.
+
+What the machine cannot do becomes a caption, never a hang: with no swap the swap acts
+are skipped with a note; an act waiting on the kill (or on memory) ends on its timeout
+with a note saying the kill never came; an allocator killed by something other than the
+kernel's OOM killer (systemd-oomd) is said to be so. No pygame here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+
+from oomphony.commands import (
+    Command,
+    FillCache,
+    Hold,
+    Ramp,
+    Release,
+    SetRate,
+    StartSleeper,
+    WakeSleeper,
+)
+from oomphony.cues import Act, Cues
+from oomphony.frame import ActEvent, AllocatorExit, Event, MemoryFrame, OomKill
+from oomphony.show.recognise import ORDER, RecogState, recognise
+from oomphony.show.setlist import ActSpec, Condition, Setlist
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 120.0  # an act waiting on memory or the kill, with no `timeout`
+RATE_STEP = 1.5  # one press of rate up / rate down
+RATE_FIRST_FRACTION = 0.01  # rate up from zero: 1 % of the cage per second
+NO_SWAP_NOTE = "No swap on this machine: the swap act is skipped; the cache goes, then the kill."
+NEXT_HINT = "Press → (next) to continue."
+
+
+@dataclass(frozen=True, slots=True)
+class RampState:
+    from_bps: float
+    to_bps: float
+    over_s: float
+    elapsed_s: float = 0.0
+
+    @property
+    def rate_bps(self) -> float:
+        f = min(1.0, self.elapsed_s / self.over_s) if self.over_s > 0 else 1.0
+        return self.from_bps + (self.to_bps - self.from_bps) * f
+
+
+@dataclass(frozen=True, slots=True)
+class DirectorState:
+    setlist: Setlist
+    has_swap: bool
+    t_s: float = 0.0
+    act_index: int = -1  # -1 before the first step
+    act_clock_s: float = 0.0  # how long the act has run (frozen while paused)
+    waiting_for_kill: bool = False  # a kill act entered before the kill: its clock waits
+    between: bool = False  # pause_between_acts: the act is over, waiting for a key
+    finished: bool = False
+    paused: bool = False
+    rate_bps: float = 0.0  # the rate the director wants (when no ramp runs)
+    ramp: RampState | None = None
+    kill: OomKill | None = None
+    kill_t_s: float | None = None
+    manual_kill: bool = False
+    other_death: str | None = None  # the allocator died, but not by the OOM killer
+    notes: tuple[str, ...] = ()
+    recog: RecogState = field(default_factory=RecogState)
+
+    @property
+    def act(self) -> ActSpec | None:
+        if 0 <= self.act_index < len(self.setlist.acts):
+            return self.setlist.acts[self.act_index]
+        return None
+
+    @property
+    def current_rate_bps(self) -> float:
+        return self.ramp.rate_bps if self.ramp is not None else self.rate_bps
+
+
+def initial_state(setlist: Setlist, *, has_swap: bool) -> DirectorState:
+    return DirectorState(setlist=setlist, has_swap=has_swap)
+
+
+def _note(state: DirectorState, text: str) -> DirectorState:
+    if text in state.notes:
+        return state
+    log.info("%s", text)
+    return replace(state, notes=(*state.notes, text))
+
+
+def _resume(state: DirectorState) -> list[Command]:
+    if state.ramp is not None and state.ramp.elapsed_s < state.ramp.over_s:
+        r = state.ramp
+        return [Ramp(r.rate_bps, r.to_bps, r.over_s - r.elapsed_s)]
+    rate = state.current_rate_bps
+    return [SetRate(rate)] if rate > 0 else [Hold()]
+
+
+def _enter(
+    state: DirectorState, index: int, frame: MemoryFrame, out: list[Command], acts: list[ActEvent]
+) -> DirectorState:
+    """Enter act `index` (skipping swap acts on a machine without swap)."""
+    spec_acts = state.setlist.acts
+    while index < len(spec_acts) and spec_acts[index].kind == Act.SWAP and not state.has_swap:
+        state = _note(state, NO_SWAP_NOTE)
+        index += 1
+    if index >= len(spec_acts):
+        return replace(state, finished=True, between=False)
+    a = spec_acts[index]
+    acts.append(ActEvent(t_s=frame.t_s, name=a.name, kind=a.kind.value))
+    resume_needed = state.between or state.paused
+    state = replace(
+        state,
+        act_index=index,
+        act_clock_s=0.0,
+        between=False,
+        paused=False,
+        waiting_for_kill=a.kind == Act.KILL and state.kill is None,
+    )
+    limit = frame.limit_b
+    if a.release:
+        size = None if a.release_amount is None else int(a.release_amount.resolve(limit))
+        out.append(Release(size))
+    if a.fill_cache is not None:
+        out.append(FillCache(int(a.fill_cache.resolve(limit))))
+    if a.sleeper is not None:
+        out.append(StartSleeper(int(a.sleeper.resolve(limit))))
+    if a.wake:
+        out.append(WakeSleeper())
+    if a.hold:
+        state = replace(state, rate_bps=0.0, ramp=None)
+        out.append(Hold())
+    if a.rate is not None:
+        state = replace(state, rate_bps=a.rate.resolve(limit), ramp=None)
+        out.append(SetRate(state.rate_bps))
+    if a.ramp is not None:
+        r = RampState(a.ramp.from_bps.resolve(limit), a.ramp.to_bps.resolve(limit), a.ramp.over_s)
+        state = replace(state, ramp=r, rate_bps=r.to_bps)
+        out.append(Ramp(r.from_bps, r.to_bps, r.over_s))
+    if resume_needed and not (a.hold or a.rate is not None or a.ramp is not None):
+        out.extend(_resume(state))
+    return state
+
+
+def _holds(cond: Condition, frame: MemoryFrame) -> bool:
+    if cond.metric == "pressure":
+        value, limit = frame.psi.some, 1.0
+    elif cond.metric == "sleeper_swap":
+        if frame.sleeper is None:
+            return False
+        value, limit = frame.sleeper.swap_b, frame.sleeper.allocated_b
+    else:
+        value, limit = {
+            "cache": (frame.cache_b, frame.limit_b),
+            "swap": (frame.swap_b, frame.swap_limit_b),
+            "used": (frame.used_b, frame.limit_b),
+            "allocated": (frame.alloc.allocated_b, frame.limit_b),
+        }[cond.metric]
+    if value is None:
+        return False
+    threshold = cond.value.resolve(limit)
+    return value < threshold if cond.op == "<" else value > threshold
+
+
+def _end_act(
+    state: DirectorState, frame: MemoryFrame, out: list[Command], acts: list[ActEvent]
+) -> DirectorState:
+    last = state.act_index >= len(state.setlist.acts) - 1
+    if state.setlist.pause_between_acts and not last:
+        out.append(Hold())
+        return replace(state, between=True)
+    return _enter(state, state.act_index + 1, frame, out, acts)
+
+
+def _check_triggers(
+    state: DirectorState, frame: MemoryFrame, out: list[Command], acts: list[ActEvent]
+) -> DirectorState:
+    a = state.act
+    assert a is not None
+    timeout_s = a.timeout_s if a.timeout_s is not None else DEFAULT_TIMEOUT_S
+    if state.waiting_for_kill:
+        if state.kill is not None or state.other_death is not None:
+            return replace(state, waiting_for_kill=False, act_clock_s=0.0)
+        if state.act_clock_s >= timeout_s:
+            state = _note(state, _no_kill_note(timeout_s))
+            return _end_act(state, frame, out, acts)
+        return state
+    u = a.until
+    done = (
+        (u.seconds is not None and state.act_clock_s >= u.seconds)
+        or (u.on_kill and (state.kill is not None or state.other_death is not None))
+        or any(_holds(c, frame) for c in u.conditions)
+    )
+    if not done and u.waits_on_world and state.act_clock_s >= timeout_s:
+        if u.on_kill:
+            state = _note(state, _no_kill_note(timeout_s))
+        else:
+            state = _note(
+                state,
+                f"'{a.name}' ended on its {timeout_s:.0f} s timeout: {u.text} did not happen.",
+            )
+        done = True
+    return _end_act(state, frame, out, acts) if done else state
+
+
+def _no_kill_note(timeout_s: float) -> str:
+    return (
+        f"The OOM kill never came within {timeout_s:.0f} s (systemd-oomd may have stepped in, "
+        "or the limit was never reached); the show moves on."
+    )
+
+
+def _on_events(
+    state: DirectorState,
+    events: list[Event],
+    frame: MemoryFrame,
+    out: list[Command],
+    acts: list[ActEvent],
+) -> DirectorState:
+    for ev in events:
+        if isinstance(ev, OomKill) and state.kill is None:
+            state = replace(state, kill=ev, kill_t_s=ev.t_s)
+            a = state.act
+            if a is not None and ORDER[a.kind] < ORDER[Act.KILL] and not a.until.on_kill:
+                # The kernel is ahead of the script: go to the kill act, if there is one.
+                later = [
+                    i
+                    for i in range(state.act_index + 1, len(state.setlist.acts))
+                    if state.setlist.acts[i].kind == Act.KILL
+                ]
+                if later:
+                    state = _enter(state, later[0], frame, out, acts)
+        elif isinstance(ev, AllocatorExit) and state.kill is None:
+            if ev.how == "manual_kill":
+                state = replace(state, manual_kill=True, other_death=ev.how)
+            elif ev.how != "oom_kill" and state.other_death is None:
+                state = replace(state, other_death=ev.how)
+                state = _note(
+                    state,
+                    "The allocator died, but not by the kernel's OOM killer"
+                    f" ({ev.how}{': ' + ev.detail if ev.detail else ''}).",
+                )
+    return state
+
+
+def _on_keys(
+    state: DirectorState,
+    keys: tuple[str, ...],
+    frame: MemoryFrame,
+    out: list[Command],
+    acts: list[ActEvent],
+) -> DirectorState:
+    for key in keys:
+        if state.finished:
+            break
+        if key == "next":
+            state = _enter(state, state.act_index + 1, frame, out, acts)
+        elif key == "pause" and not state.between:
+            state = replace(state, paused=not state.paused)
+            out.extend([Hold()] if state.paused else _resume(state))
+        elif key in ("rate_up", "rate_down"):
+            rate = state.current_rate_bps
+            if key == "rate_up":
+                rate = rate * RATE_STEP if rate > 0 else RATE_FIRST_FRACTION * frame.limit_b
+            else:
+                rate = rate / RATE_STEP
+            state = replace(state, rate_bps=rate, ramp=None)
+            if not (state.paused or state.between):
+                out.append(SetRate(rate))
+        else:
+            log.debug("key %r ignored by the director", key)
+    return state
+
+
+def step(
+    state: DirectorState,
+    frame: MemoryFrame,
+    events: list[Event],
+    dt_s: float,
+    *,
+    keys: tuple[str, ...] = (),
+) -> tuple[DirectorState, Cues, list[Command], list[ActEvent]]:
+    out: list[Command] = []
+    acts: list[ActEvent] = []
+    recog, recognised = recognise(state.recog, frame, events)
+    state = replace(state, t_s=frame.t_s, recog=recog)
+    acts.extend(recognised)
+    if state.act_index < 0:
+        state = _enter(state, 0, frame, out, acts)
+    state = _on_events(state, events, frame, out, acts)
+    state = _on_keys(state, keys, frame, out, acts)
+    if not (state.finished or state.paused or state.between):
+        ramp = state.ramp
+        if ramp is not None:
+            ramp = replace(ramp, elapsed_s=ramp.elapsed_s + dt_s)
+        state = replace(state, act_clock_s=state.act_clock_s + dt_s, ramp=ramp)
+        state = _check_triggers(state, frame, out, acts)
+    return state, _cues(state, frame, events, acts), out, acts
+
+
+def _cues(
+    state: DirectorState, frame: MemoryFrame, events: list[Event], acts: list[ActEvent]
+) -> Cues:
+    a = state.act
+    show = state.setlist
+    notes = state.notes + ((NEXT_HINT,) if state.between else ())
+    return Cues(
+        t_s=frame.t_s,
+        act=a.kind if a is not None else Act.EPILOGUE,
+        act_name=a.name if a is not None else "",
+        title=a.title if a is not None else show.title,
+        caption=a.caption if a is not None else "",
+        explanation=a.explanation if a is not None else "",
+        kill=state.kill,
+        kill_t_s=state.kill_t_s,
+        manual_kill=state.manual_kill,
+        new_events=(*events, *acts),
+        paused=state.paused or state.between,
+        sound_preset=(a.sound_preset if a is not None else None) or show.sound_preset,
+        picture_preset=(a.picture_preset if a is not None else None) or show.picture_preset,
+        notes=notes,
+    )
+
+
+class Director:
+    """The object the runner holds: the pure `step` with its state kept inside."""
+
+    def __init__(self, setlist: Setlist, *, has_swap: bool) -> None:
+        self.state = initial_state(setlist, has_swap=has_swap)
+
+    @property
+    def finished(self) -> bool:
+        return self.state.finished
+
+    def step(
+        self, frame: MemoryFrame, events: list[Event], dt_s: float, keys: tuple[str, ...] = ()
+    ) -> tuple[Cues, list[Command], list[ActEvent]]:
+        self.state, cues, commands, acts = step(self.state, frame, events, dt_s, keys=keys)
+        return cues, commands, acts
