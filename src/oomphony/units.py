@@ -6,8 +6,8 @@ unit (as `free -g` and the kernel's own tools do). A bare number is bytes.
 
 from __future__ import annotations
 
-import math
 import re
+from fractions import Fraction
 
 from oomphony.errors import UsageError
 
@@ -40,8 +40,8 @@ def parse_size(text: str, *, what: str = "size") -> int:
     unit = m.group(2).lower() if m else ""
     if not m or unit not in _FACTORS:
         raise UsageError(f"{what} must look like 256MiB, 1GiB or 1.5G, got {text!r}")
-    value = float(m.group(1)) * _FACTORS[unit]
-    if not math.isfinite(value) or value > 2**62:
+    value = Fraction(m.group(1)) * _FACTORS[unit]  # exact: no float rounding of big sizes
+    if value > 2**62:
         raise UsageError(f"{what} is too large: {text!r}")
     return int(value)
 
