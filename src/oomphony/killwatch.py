@@ -218,7 +218,9 @@ class KillWatch:
                     break
                 if not rec:
                     break
-                out.append(("kmsg", kmsg_message(rec.decode(errors="replace"))))
+                for line in rec.decode(errors="replace").split("\n"):
+                    if line and not line.startswith(" "):  # " KEY=value" continues a record
+                        out.append(("kmsg", kmsg_message(line)))
         elif self._journal is not None and self._journal.stdout is not None:
             with contextlib.suppress(BlockingIOError, OSError):
                 chunk = os.read(self._journal.stdout.fileno(), 65536)
