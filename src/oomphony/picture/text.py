@@ -1,0 +1,126 @@
+"""Fonts and cached text rendering.
+
+DejaVu (Debian fonts-dejavu-core) is looked up by path; pygame's built-in default font is
+the fallback. Rendered text surfaces are cached by (text, size, colour, style), since
+the same labels are drawn every frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import pygame
+
+log = logging.getLogger(__name__)
+
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+)
+_FILES = {
+    (False, False): "DejaVuSans.ttf",
+    (True, False): "DejaVuSans-Bold.ttf",
+    (False, True): "DejaVuSansMono.ttf",
+    (True, True): "DejaVuSansMono-Bold.ttf",
+}
+_CACHE_MAX = 600
+_text_cache: dict[tuple, pygame.Surface] = {}
+_warned: set[str] = set()
+
+
+def ensure_init() -> None:
+    if not pygame.font.get_init():
+        pygame.font.init()
+
+
+@functools.cache
+def font_path(bold: bool, mono: bool) -> Path | None:
+    name = _FILES[(bold, mono)]
+    for d in FONT_DIRS:
+        p = d / name
+        if p.is_file():
+            return p
+    if "dejavu" not in _warned:
+        _warned.add("dejavu")
+        log.warning("DejaVu fonts not found (Debian fonts-dejavu-core); using pygame's default")
+    return None
+
+
+@functools.lru_cache(maxsize=128)
+def font(px: int, *, bold: bool = False, mono: bool = False) -> pygame.font.Font:
+    """A font whose line height is about `px` pixels."""
+    ensure_init()
+    px = max(6, int(px))
+    path = font_path(bold, mono)
+    if path is not None:
+        try:
+            return pygame.font.Font(path, px)
+        except (OSError, pygame.error) as err:
+            if "load" not in _warned:
+                _warned.add("load")
+                log.warning("could not load %s (%s); using pygame's default font", path, err)
+    f = pygame.font.Font(None, round(px * 1.35))  # the default font runs small
+    f.set_bold(bold)
+    return f
+
+
+def render(
+    text: str, px: int, color: tuple[int, int, int], *, bold: bool = False, mono: bool = False
+) -> pygame.Surface:
+    key = (text, int(px), color, bold, mono)
+    surf = _text_cache.get(key)
+    if surf is None:
+        if len(_text_cache) > _CACHE_MAX:
+            _text_cache.clear()
+        surf = font(px, bold=bold, mono=mono).render(text, True, color)
+        _text_cache[key] = surf
+    return surf
+
+
+def text_width(text: str, px: int, *, bold: bool = False, mono: bool = False) -> int:
+    return font(px, bold=bold, mono=mono).size(text)[0]
+
+
+def wrap(text: str, px: int, width: int, *, bold: bool = False, mono: bool = False) -> list[str]:
+    """Greedy word wrap to `width` pixels; a word longer than a line is cut by characters."""
+    f = font(px, bold=bold, mono=mono)
+    lines: list[str] = []
+    for para in text.split("\n"):
+        line = ""
+        for word in para.split(" "):
+            cand = word if not line else f"{line} {word}"
+            if f.size(cand)[0] <= width:
+                line = cand
+                continue
+            if line:
+                lines.append(line)
+            line = word
+            while f.size(line)[0] > width and len(line) > 1:
+                cut = len(line)
+                while cut > 1 and f.size(line[:cut])[0] > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+def ellipsize(text: str, px: int, width: int, *, bold: bool = False) -> str:
+    f = font(px, bold=bold)
+    if f.size(text)[0] <= width:
+        return text
+    while text and f.size(text + "…")[0] > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def blit_shadowed(surface: pygame.Surface, surf: pygame.Surface, pos: tuple[int, int]) -> None:
+    """Blit text with a dark drop shadow, so it reads over bright bars and noise."""
+    d = max(1, surf.get_height() // 14)
+    shadow = surf.copy()
+    shadow.fill((0, 0, 0, 255), special_flags=pygame.BLEND_RGBA_MIN)
+    surface.blit(shadow, (pos[0] + d, pos[1] + d))
+    surface.blit(surf, pos)

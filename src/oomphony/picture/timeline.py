@@ -1,0 +1,123 @@
+"""The last 60 s as a stacked chart (anon, cache, free in RAM; swap above), with markers
+for acts and events. `History` is pure data; `draw_timeline` draws it."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import pygame
+
+from oomphony.picture import text
+from oomphony.picture.arena import ArenaParts
+from oomphony.picture.palette import Palette, scale
+
+WINDOW_S = 60.0
+SAMPLE_S = 0.25  # one stored sample per quarter second: 240 points across the chart
+SWAP_BAND = 0.30  # share of the chart's height for the swap band (when there is swap)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    t_s: float
+    anon: float  # fractions of RAM: allocator + sleeper + other
+    cache: float
+    free: float
+    swap: float  # fraction of the swap limit (0 when there is no swap)
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    t_s: float
+    label: str
+    kind: str  # "act" or "kill"
+
+
+def sample_of(t_s: float, parts: ArenaParts) -> Sample:
+    ram = max(1, parts.ram_b)
+    anon = (parts.alloc_b + parts.sleeper_b + parts.other_b) / ram
+    swap = parts.swap_used_b / parts.swap_total_b if parts.swap_total_b > 0 else 0.0
+    return Sample(t_s, anon, parts.cache_b / ram, parts.free_b / ram, swap)
+
+
+class History:
+    def __init__(self) -> None:
+        self.samples: deque[Sample] = deque()
+        self.markers: deque[Marker] = deque()
+        self.has_swap = False
+
+    def add(self, sample: Sample, *, has_swap: bool) -> None:
+        self.has_swap = has_swap
+        if self.samples and sample.t_s - self.samples[-1].t_s < SAMPLE_S:
+            self.samples[-1] = sample  # keep the newest value of this quarter second
+        else:
+            self.samples.append(sample)
+        self._trim(sample.t_s)
+
+    def mark(self, t_s: float, label: str, kind: str) -> None:
+        self.markers.append(Marker(t_s, label, kind))
+
+    def _trim(self, now: float) -> None:
+        while len(self.samples) > 2 and self.samples[1].t_s < now - WINDOW_S:
+            self.samples.popleft()
+        while self.markers and self.markers[0].t_s < now - WINDOW_S:
+            self.markers.popleft()
+
+    def clear(self) -> None:
+        self.samples.clear()
+        self.markers.clear()
+
+
+def draw_timeline(
+    surface: pygame.Surface, rect: pygame.Rect, hist: History, palette: Palette, px: int
+) -> None:
+    if not hist.samples:
+        return
+    now = hist.samples[-1].t_s
+    label_h = round(px * 1.3)
+    chart = pygame.Rect(rect.x, rect.y + label_h, rect.w, max(4, rect.h - label_h))
+    swap_h = round(chart.h * SWAP_BAND) if hist.has_swap else 0
+    ram = pygame.Rect(chart.x, chart.y + swap_h, chart.w, chart.h - swap_h)
+
+    def x_of(t: float) -> float:
+        return chart.right - (now - t) / WINDOW_S * chart.w
+
+    xs = [x_of(s.t_s) for s in hist.samples]
+    pairs = list(zip(xs, hist.samples, strict=True))
+    layers = (  # (bottom fraction, top fraction, colour)
+        (lambda s: 0.0, lambda s: s.anon, scale(palette.alloc, 0.85)),
+        (lambda s: s.anon, lambda s: s.anon + s.cache, palette.cache),
+        (lambda s: s.anon + s.cache, lambda s: 1.0, palette.free),
+    )
+    for lo, hi, col in layers:
+        top = [(x, ram.bottom - min(1.0, hi(s)) * ram.h) for x, s in pairs]
+        bot = [(x, ram.bottom - min(1.0, lo(s)) * ram.h) for x, s in pairs]
+        if len(top) >= 2:
+            pygame.draw.polygon(surface, col, top + bot[::-1])
+    if swap_h:
+        band = pygame.Rect(chart.x, chart.y, chart.w, swap_h - 2)
+        surface.fill(palette.swap_empty, band)
+        pts = [(x, band.bottom - min(1.0, s.swap) * band.h) for x, s in pairs]
+        if len(pts) >= 2:
+            pygame.draw.polygon(
+                surface,
+                scale(palette.alloc, 0.6),
+                [*pts, (pts[-1][0], band.bottom), (pts[0][0], band.bottom)],
+            )
+            pygame.draw.lines(surface, palette.alloc, False, pts, max(1, px // 10))
+        surface.blit(text.render("swap", px, palette.text_dim), (band.x + 4, band.y))
+    surface.blit(text.render("last 60 s", px, palette.text_dim), (rect.x, rect.y))
+    free_left = rect.right  # labels are placed newest first, right to left, never overlapping
+    first_label_end = rect.x + text.text_width("last 60 s ", px)
+    for mk in reversed(hist.markers):
+        x = round(x_of(mk.t_s))
+        if x < chart.x:
+            continue
+        col = palette.danger if mk.kind == "kill" else palette.accent
+        pygame.draw.line(surface, col, (x, chart.y), (x, chart.bottom), max(2, px // 8))
+        lab = text.render(mk.label, px, col, bold=True)
+        lx = min(x + 4, free_left - lab.get_width())
+        if lx < first_label_end:
+            continue
+        surface.blit(lab, (lx, rect.y))
+        free_left = lx - px
