@@ -287,7 +287,8 @@ def _act(chk: _Checker, raw: Any, index: int) -> ActSpec:
     if kind_text not in kinds:
         what = "'kind'" if "kind" in raw else f"act '{name}' needs a 'kind'; it"
         raise chk.fail(
-            at("kind"), f"{what} must be one of {', '.join(kinds)}, got {_show(kind_text)}"
+            at("kind" if "kind" in raw else "name"),
+            f"{what} must be one of {', '.join(kinds)}, got {_show(kind_text)}",
         )
     if "until" not in raw:
         raise chk.fail(line0, f"act '{name}' has no 'until': {_UNTIL_HELP}")

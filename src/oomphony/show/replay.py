@@ -1,0 +1,77 @@
+"""Replay a recorded trace as a Source: the show runs anywhere, without a kernel to push.
+
+`step(t_s)` returns the last frame with `t <= t_s` (the first frame before that) and the
+trace's source events (the kill, the allocator's exit) with `t` in `(previous t_s, t_s]`.
+The show's own events in the trace (acts, audio reports, the end) are not replayed: the
+director of the replaying show makes its own. Commands are ignored (logged once). A trace
+cut off mid-line (the show was killed) replays up to its last whole line.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from pathlib import Path
+
+from oomphony.commands import Command
+from oomphony.errors import TraceError
+from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
+from oomphony.trace import Trace, read_trace
+
+log = logging.getLogger(__name__)
+
+SOURCE_EVENTS = (OomKill, AllocatorExit)
+
+
+class ReplaySource:
+    name = "replay"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.trace: Trace = read_trace(self.path)
+        if not self.trace.frames:
+            raise TraceError(f"{self.path}: the trace holds no frames to replay")
+        self.frames = self.trace.frames
+        self._frame_t = [f.t_s for f in self.frames]
+        self.events = [ev for ev in self.trace.events if isinstance(ev, SOURCE_EVENTS)]
+        self._event_t = [ev.t_s for ev in self.events]
+        self.fallbacks: list[str] = ["replay: the allocator in a trace cannot be steered"]
+        if self.trace.truncated:
+            self.fallbacks.append("replay: the trace was cut off; it replays to its last line")
+        self._prev_t: float | None = None
+        self._warned = False
+        self._done = False
+
+    @property
+    def end_t_s(self) -> float:
+        return max(self._frame_t[-1], self._event_t[-1] if self._event_t else 0.0)
+
+    def describe_cage(self) -> dict[str, object] | None:
+        cage = self.trace.header.get("cage")
+        return cage if isinstance(cage, dict) else None
+
+    def start(self) -> None:
+        return None
+
+    def step(self, t_s: float) -> tuple[MemoryFrame, list[Event]]:
+        i = bisect.bisect_right(self._frame_t, t_s) - 1
+        frame = self.frames[max(i, 0)]
+        lo = 0 if self._prev_t is None else bisect.bisect_right(self._event_t, self._prev_t)
+        hi = bisect.bisect_right(self._event_t, t_s)
+        events: list[Event] = list(self.events[lo:hi]) if hi > lo else []
+        if self._prev_t is None or t_s > self._prev_t:
+            self._prev_t = t_s
+        self._done = t_s >= self.end_t_s
+        return frame, events
+
+    def command(self, cmd: Command) -> None:
+        if not self._warned:
+            log.info("replay: commands are ignored (first: %r)", cmd)
+            self._warned = True
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def close(self) -> None:
+        return None
