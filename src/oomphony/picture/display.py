@@ -27,6 +27,7 @@ from oomphony.picture.keys import QUIT_KEYS, Action, HoldToQuit, map_key
 
 log = logging.getLogger(__name__)
 
+HEADLESS_DRIVERS = ("offscreen", "dummy")
 MODES = ("window", "fullscreen", "kiosk", "console", "none")
 DEFAULT_WINDOW = (1280, 720)
 ALTERNATIVES = (
@@ -80,6 +81,11 @@ class Display:
             os.environ["SDL_VIDEODRIVER"] = "kmsdrm"
         try:
             pygame.display.init()
+            driver = pygame.display.get_driver()
+            if driver in HEADLESS_DRIVERS and os.environ.get("SDL_VIDEODRIVER") != driver:
+                # SDL falls back to an invisible surface when it finds no screen: a show
+                # nobody can see is an error unless that driver was asked for.
+                raise pygame.error(f"no X11, Wayland or KMSDRM screen found (SDL chose {driver})")
             pygame.display.set_caption(title)
             if mode == "window":
                 surface = pygame.display.set_mode(window, pygame.RESIZABLE)
@@ -87,10 +93,7 @@ class Display:
                 surface = pygame.display.set_mode(size or (0, 0), pygame.FULLSCREEN)
         except pygame.error as err:
             pygame.display.quit()
-            driver = os.environ.get("SDL_VIDEODRIVER", "auto")
-            raise DisplayError(
-                f"no display for --display {mode} (SDL driver {driver}: {err}); {ALTERNATIVES}"
-            ) from err
+            raise DisplayError(f"no display for --display {mode} ({err}); {ALTERNATIVES}") from err
         if mode != "window":
             pygame.display.set_allow_screensaver(False)
         if mode in ("kiosk", "console"):
