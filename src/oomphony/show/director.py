@@ -70,6 +70,7 @@ class DirectorState:
     kill_t_s: float | None = None
     manual_kill: bool = False
     other_death: str | None = None  # the allocator died, but not by the OOM killer
+    kill_timed_out: bool = False  # an act waited for the kill in vain: do not wait again
     notes: tuple[str, ...] = ()
     recog: RecogState = field(default_factory=RecogState)
 
@@ -122,7 +123,12 @@ def _enter(
         act_clock_s=0.0,
         between=False,
         paused=False,
-        waiting_for_kill=a.kind == Act.KILL and state.kill is None,
+        waiting_for_kill=(
+            a.kind == Act.KILL
+            and state.kill is None
+            and state.other_death is None
+            and not state.kill_timed_out
+        ),
     )
     limit = frame.limit_b
     if a.release:
@@ -189,7 +195,7 @@ def _check_triggers(
         if state.kill is not None or state.other_death is not None:
             return replace(state, waiting_for_kill=False, act_clock_s=0.0)
         if state.act_clock_s >= timeout_s:
-            state = _note(state, _no_kill_note(timeout_s))
+            state = replace(_note(state, _no_kill_note(timeout_s)), kill_timed_out=True)
             return _end_act(state, frame, out, acts)
         return state
     u = a.until
@@ -200,7 +206,7 @@ def _check_triggers(
     )
     if not done and u.waits_on_world and state.act_clock_s >= timeout_s:
         if u.on_kill:
-            state = _note(state, _no_kill_note(timeout_s))
+            state = replace(_note(state, _no_kill_note(timeout_s)), kill_timed_out=True)
         else:
             state = _note(
                 state,
@@ -294,13 +300,15 @@ def step(
     acts.extend(recognised)
     if state.act_index < 0:
         state = _enter(state, 0, frame, out, acts)
-    state = _on_events(state, events, frame, out, acts)
-    state = _on_keys(state, keys, frame, out, acts)
-    if not (state.finished or state.paused or state.between):
+    elif not (state.finished or state.paused or state.between):
+        # The interval (previous frame, this frame] ran before any key pressed now.
         ramp = state.ramp
         if ramp is not None:
             ramp = replace(ramp, elapsed_s=ramp.elapsed_s + dt_s)
         state = replace(state, act_clock_s=state.act_clock_s + dt_s, ramp=ramp)
+    state = _on_events(state, events, frame, out, acts)
+    state = _on_keys(state, keys, frame, out, acts)
+    if not (state.finished or state.paused or state.between):
         state = _check_triggers(state, frame, out, acts)
     return state, _cues(state, frame, events, acts), out, acts
 
