@@ -92,6 +92,7 @@ class SimSource:
             swap_limit_b=swap_b,
             caged=caged,
             rng=self._rng,
+            wmark_min_b=int(machine_total_b * self.params.wmark_min_fraction),
         )
         self._tick = 0  # ticks run so far
         self._pending: list[Event] = []
@@ -189,6 +190,7 @@ class SimSource:
 
     def _frame(self, t_s: float, interval_s: float) -> MemoryFrame:
         m, p, iv = self.model, self.params, self._iv
+        cache = int(m.cache_b)
         usage = m.usage_b
         swap_used = m.swap_used_b
         anon = m.anon_b
@@ -199,8 +201,8 @@ class SimSource:
             machine = MachineMem(
                 total_b=self.machine_total_b,
                 free_b=max(0, free),
-                available_b=max(0, free) + outside_cache + m.cache_b,
-                cache_b=outside_cache + m.cache_b,
+                available_b=max(0, free) + outside_cache + cache,
+                cache_b=outside_cache + cache,
                 anon_b=self.other_b + anon,
                 swap_total_b=machine_swap,
                 swap_free_b=machine_swap - swap_used,
@@ -209,7 +211,7 @@ class SimSource:
                 limit_b=self.memory_b,
                 swap_limit_b=self.swap_b,
                 usage_b=usage,
-                cache_b=m.cache_b,
+                cache_b=cache,
                 anon_b=anon,
                 swap_b=swap_used,
                 oom_kills=m.oom_kills,
@@ -219,8 +221,8 @@ class SimSource:
             machine = MachineMem(
                 total_b=self.machine_total_b,
                 free_b=max(0, free),
-                available_b=max(0, free) + max(0, m.cache_b - p.cache_floor_b),
-                cache_b=m.cache_b,
+                available_b=max(0, free) + max(0, cache - p.cache_floor_b),
+                cache_b=cache,
                 anon_b=self.other_b + anon,
                 swap_total_b=self.swap_b,
                 swap_free_b=self.swap_b - swap_used,
@@ -240,8 +242,8 @@ class SimSource:
                 pid=m.sleeper_pid,
                 alive=True,
                 allocated_b=m.sleeper_size_b,
-                rss_b=m.sleeper_res_b,
-                swap_b=m.sleeper_swap_b,
+                rss_b=int(m.sleeper_res_b),
+                swap_b=int(m.sleeper_swap_b),
                 rate_bps=0.0,
             )
         return MemoryFrame(

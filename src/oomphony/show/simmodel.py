@@ -48,15 +48,22 @@ class TickResult:
 
 class Model:
     def __init__(
-        self, p: SimParams, *, limit_b: int, swap_limit_b: int, caged: bool, rng: random.Random
+        self,
+        p: SimParams,
+        *,
+        limit_b: int,
+        swap_limit_b: int,
+        caged: bool,
+        rng: random.Random,
+        wmark_min_b: int = 0,
     ) -> None:
         self.p = p
         self.limit_b = limit_b
         self.swap_limit_b = max(0, swap_limit_b)
         self.caged = caged
         self.rng = rng
-        self.wmark_min_b = 0 if caged else int(limit_b * p.wmark_min_fraction)
-        self.cache_b = 0.0 if caged else float(p.machine_cache_b)
+        self.wmark_min_b = 0 if caged else wmark_min_b
+        self.cache_b = 0.0 if caged else float(min(p.machine_cache_b, limit_b // 2))
         self.fill_remaining_b = 0.0
         self.oom_kills = 0
         self.sleeper_pid: int | None = None
