@@ -1,0 +1,239 @@
+"""The audio process: a spawned child, outside the cage, that owns the device stream.
+
+Why a process: a busy or GC-ing show thread starves an in-process callback (DESIGN.md
+"Process"); a separate interpreter has its own GIL and its own (frozen, disabled) GC.
+
+Start-up handshake over a socketpair: the child answers once with ("ok", info) or
+(kind, message), kind one of "no_portaudio", "no_device", "unknown_device", "error".
+Afterwards the pipe carries only "stop". The child dies with its parent
+(PR_SET_PDEATHSIG, then a getppid re-check, then getppid polled while it idles).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import logging
+import mmap
+import os
+import signal
+import socket
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+from oomphony.sound.params import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ, SoundParams
+from oomphony.sound.shm import SIZE, SharedParams
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+MCL_CURRENT, MCL_FUTURE = 1, 2
+HANDSHAKE_TIMEOUT_S = 20.0  # the child imports numpy, scipy and PortAudio: ~1 s, more when busy
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when its parent dies; exit now if it already has."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the getppid polling below still ends us
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def lock_memory() -> str:
+    """mlockall, best effort. Returns "locked", "locked (current pages only)" or
+    "refused: <reason>". MCL_FUTURE only where the lock limit is unlimited (root or
+    RLIMIT_MEMLOCK infinity): with a finite limit, later allocations would fail."""
+    import resource
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except OSError as err:
+        return f"refused: {err}"
+    soft, _hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    unlimited = os.geteuid() == 0 or soft == resource.RLIM_INFINITY
+    flags = MCL_CURRENT | MCL_FUTURE if unlimited else MCL_CURRENT
+    if libc.mlockall(flags) == 0:
+        return "locked" if unlimited else "locked (current pages only)"
+    err = ctypes.get_errno()
+    return f"refused: {os.strerror(err)} (RLIMIT_MEMLOCK {soft} B)"
+
+
+def _resolve_device(sd: Any, device: str | int | None) -> tuple[int | None, str | None, str]:
+    """(device index, error kind, message) for the output device asked for."""
+    outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+    if not outputs:
+        return None, "no_device", "no audio output device"
+    if device is None:
+        default = sd.default.device[1]
+        if isinstance(default, int) and default >= 0:
+            return default, None, ""
+        return outputs[0]["index"], None, ""
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    try:
+        info = sd.query_devices(device, "output")
+    except ValueError:
+        names = ", ".join(f"{d['index']}: {d['name']}" for d in outputs)
+        return None, "unknown_device", f"unknown audio device {device!r} (outputs: {names})"
+    return int(info["index"]), None, ""
+
+
+def _open_stream(sd: Any, engine_factory: Any, index: int, latency: str | float) -> Any:
+    info = sd.query_devices(index)
+    rates = [SAMPLE_RATE_HZ, int(info["default_samplerate"])]
+    last: Exception | None = None
+    for sr in dict.fromkeys(rates):
+        engine = engine_factory(sr)
+        try:
+            return sd.OutputStream(
+                samplerate=sr,
+                blocksize=BLOCK_FRAMES,
+                device=index,
+                channels=CHANNELS,
+                dtype="float32",
+                latency=latency,
+                callback=engine.callback,
+            )
+        except sd.PortAudioError as err:
+            last = err
+    assert last is not None
+    raise last
+
+
+def child_main(
+    conn: Any, shared: SharedParams, device: str | int | None, latency: str | float, parent_pid: int
+) -> None:
+    """The audio process's body."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the show's to handle
+    try:
+        import sounddevice as sd
+    except OSError as err:
+        conn.send(("no_portaudio", str(err)))
+        return
+    from oomphony.sound.engine import Engine
+
+    try:
+        index, kind, message = _resolve_device(sd, device)
+        if kind is not None:
+            conn.send((kind, message))
+            return
+        assert index is not None
+        stream = _open_stream(sd, lambda sr: Engine(shared, sr), index, latency)
+        mlock = lock_memory()  # before start: locking pages must not stall a callback
+        gc.collect()
+        gc.freeze()
+        gc.disable()  # nothing here makes cycles; a collection must never stall a callback
+        stream.start()
+    except Exception as err:  # PortAudioError and friends: one line to the show
+        conn.send(("error", str(err) or type(err).__name__))
+        return
+    dev = sd.query_devices(index)
+    info = {
+        "hostapi": sd.query_hostapis(dev["hostapi"])["name"],
+        "device": dev["name"],
+        "samplerate": int(stream.samplerate),
+        "blocksize": int(stream.blocksize),
+        "latency_s": float(stream.latency),
+        "mlock": mlock,
+    }
+    conn.send(("ok", info))
+    try:
+        while os.getppid() == parent_pid:
+            if conn.poll(0.25) and conn.recv() == "stop":
+                break
+    except (EOFError, OSError):
+        pass  # the show is gone
+    finally:
+        stream.stop()
+        stream.close()
+
+
+def _attach(fd: int) -> SharedParams:
+    return SharedParams(mmap.mmap(fd, SIZE * 8))
+
+
+def main(argv: list[str]) -> None:
+    """Entry of `python -m oomphony.sound.process SHM_FD CONN_FD PARENT_PID LATENCY [DEVICE]`."""
+    shm_fd, conn_fd, parent_pid = int(argv[0]), int(argv[1]), int(argv[2])
+    latency: str | float = argv[3]
+    with contextlib.suppress(ValueError):
+        latency = float(argv[3])
+    device = argv[4] if len(argv) > 4 else None
+    conn = Connection(conn_fd)
+    child_main(conn, _attach(shm_fd), device, latency, parent_pid)
+
+
+class AudioProcess:
+    """The show's handle on the audio child: start, handshake, graduated stop.
+
+    The child is a fresh interpreter (`python -m oomphony.sound.process`), not a
+    multiprocessing spawn: spawn re-imports the show's `__main__`, which would run the
+    show again. Parameters live in an anonymous memfd both sides map; the control
+    channel is a socketpair; both are passed as inherited file descriptors."""
+
+    def __init__(self, device: str | int | None, latency: str | float) -> None:
+        shm_fd = os.memfd_create("oomphony-audio", 0)
+        os.ftruncate(shm_fd, SIZE * 8)
+        self.shared = _attach(shm_fd)
+        SoundParams().to_array(self.shared.params)
+        ours, theirs = socket.socketpair()
+        self._conn = Connection(ours.detach())
+        args = [str(shm_fd), str(theirs.fileno()), str(os.getpid()), str(latency)]
+        if device is not None:
+            args.append(str(device))
+        quiet = not os.environ.get("OOMPHONY_AUDIO_DEBUG")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "oomphony.sound.process", *args],
+            pass_fds=(shm_fd, theirs.fileno()),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if quiet else None,
+            stderr=subprocess.DEVNULL if quiet else None,  # PortAudio/JACK chatter
+        )
+        theirs.close()
+        os.close(shm_fd)  # the mapping stays
+        self._stopped = False
+        atexit.register(self.stop)
+
+    def handshake(self, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> tuple[str, Any]:
+        try:
+            if self._conn.poll(timeout_s):
+                return self._conn.recv()
+        except (EOFError, OSError):
+            pass
+        return "error", f"audio process did not start (exit status {self.proc.poll()})"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Ask, wait, terminate, kill. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send("stop")
+        for step in (None, self.proc.terminate, self.proc.kill):
+            if step is not None:
+                if step is self.proc.terminate:
+                    log.warning("audio process did not stop when asked: terminating it")
+                step()
+            try:
+                self.proc.wait(timeout_s if step is None else 1.0)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self._conn.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
