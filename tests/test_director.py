@@ -43,12 +43,13 @@ def run_show(
     seed: int = 0,
     keys: Callable[[Cues], tuple[str, ...]] = lambda cues: (),
     max_s: float = 900.0,
+    key_wait_s: float | None = None,
 ) -> tuple[Director, list[Command]]:
     """The runner's loop, headless: a show clock at HZ, every frame written to a trace."""
     sl = load_setlist(setlist_name)
     src = SimSource(memory_b=memory_b, swap_b=swap_b, seed=seed)
     src.start()
-    director = Director(sl, has_swap=swap_b > 0)
+    director = Director(sl, has_swap=swap_b > 0, key_wait_s=key_wait_s)
     writer = TraceWriter(trace_path)
     writer.cage = src.describe_cage()
     sent: list[Command] = []
@@ -128,6 +129,17 @@ def test_classroom_waits_for_a_key_between_acts(tmp_path: Path) -> None:
     assert acts_of(trace.events, recognised=False) == [a.name for a in sl.acts]
     assert len(waits) >= 100 * len(sl.acts)
     assert sum(isinstance(c, Hold) for c in sent) >= len(sl.acts) - 1
+
+
+def test_headless_classroom_does_not_wait_forever(tmp_path: Path) -> None:
+    director, _ = run_show("classroom", tmp_path / "t.jsonl", key_wait_s=3.0)
+    assert director.finished
+    trace = read_trace(tmp_path / "t.jsonl")
+    sl = load_setlist("classroom")
+    assert acts_of(trace.events, recognised=False) == [a.name for a in sl.acts]
+    starts = [e.t_s for e in trace.events if isinstance(e, ActEvent) and not e.recognised]
+    # The last act waits for a key only: it ends 3 s after it began.
+    assert trace.frames[-1].t_s == pytest.approx(starts[-1] + 3.0, abs=0.05)
 
 
 def test_rearrange_sleeper_stays_in_swap_until_it_wakes(tmp_path: Path) -> None:

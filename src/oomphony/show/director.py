@@ -71,6 +71,8 @@ class DirectorState:
     manual_kill: bool = False
     other_death: str | None = None  # the allocator died, but not by the OOM killer
     kill_timed_out: bool = False  # an act waited for the kill in vain: do not wait again
+    key_wait_s: float | None = None  # headless: a wait for a key ends after this long
+    wait_clock_s: float = 0.0  # how long the show has waited for a key between acts
     notes: tuple[str, ...] = ()
     recog: RecogState = field(default_factory=RecogState)
 
@@ -85,8 +87,12 @@ class DirectorState:
         return self.ramp.rate_bps if self.ramp is not None else self.rate_bps
 
 
-def initial_state(setlist: Setlist, *, has_swap: bool) -> DirectorState:
-    return DirectorState(setlist=setlist, has_swap=has_swap)
+def initial_state(
+    setlist: Setlist, *, has_swap: bool, key_wait_s: float | None = None
+) -> DirectorState:
+    """`key_wait_s`: for a show nobody can press keys in (`--display none`), waits for a
+    key (between classroom acts, `until = "key"`) end after this many seconds."""
+    return DirectorState(setlist=setlist, has_swap=has_swap, key_wait_s=key_wait_s)
 
 
 def _note(state: DirectorState, text: str) -> DirectorState:
@@ -181,7 +187,7 @@ def _end_act(
     last = state.act_index >= len(state.setlist.acts) - 1
     if state.setlist.pause_between_acts and not last:
         out.append(Hold())
-        return replace(state, between=True)
+        return replace(state, between=True, wait_clock_s=0.0)
     return _enter(state, state.act_index + 1, frame, out, acts)
 
 
@@ -199,8 +205,10 @@ def _check_triggers(
             return _end_act(state, frame, out, acts)
         return state
     u = a.until
+    key_timeout = u.on_key and state.key_wait_s is not None
     done = (
         (u.seconds is not None and state.act_clock_s >= u.seconds)
+        or (key_timeout and state.act_clock_s >= (state.key_wait_s or 0.0))
         or (u.on_kill and (state.kill is not None or state.other_death is not None))
         or any(_holds(c, frame) for c in u.conditions)
     )
@@ -306,6 +314,10 @@ def step(
         if ramp is not None:
             ramp = replace(ramp, elapsed_s=ramp.elapsed_s + dt_s)
         state = replace(state, act_clock_s=state.act_clock_s + dt_s, ramp=ramp)
+    elif state.between and state.key_wait_s is not None:
+        state = replace(state, wait_clock_s=state.wait_clock_s + dt_s)
+        if state.wait_clock_s >= state.key_wait_s:
+            keys = (*keys, "next")
     state = _on_events(state, events, frame, out, acts)
     state = _on_keys(state, keys, frame, out, acts)
     if not (state.finished or state.paused or state.between):
@@ -340,8 +352,10 @@ def _cues(
 class Director:
     """The object the runner holds: the pure `step` with its state kept inside."""
 
-    def __init__(self, setlist: Setlist, *, has_swap: bool) -> None:
-        self.state = initial_state(setlist, has_swap=has_swap)
+    def __init__(
+        self, setlist: Setlist, *, has_swap: bool, key_wait_s: float | None = None
+    ) -> None:
+        self.state = initial_state(setlist, has_swap=has_swap, key_wait_s=key_wait_s)
 
     @property
     def finished(self) -> bool:
