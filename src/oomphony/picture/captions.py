@@ -64,5 +64,4 @@ def caption_layout(title: str, body: str, layout: Layout) -> tuple[Line, ...]:
 def draw_caption(surface: pygame.Surface, lines: tuple[Line, ...], palette: Palette) -> None:
     for ln in lines:
         color = palette.accent if ln.role == "title" else palette.text
-        surf = text.render(ln.text, ln.px, color, bold=ln.bold)
-        text.blit_shadowed(surface, surf, ln.rect.topleft)
+        surface.blit(text.render(ln.text, ln.px, color, bold=ln.bold, shadow=True), ln.rect)

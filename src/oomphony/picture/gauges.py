@@ -133,7 +133,7 @@ def draw_gauges(
             lvl = smooth.levels.get((gi, bi), 0.0)
             if bar.level is not None and lvl > 0.002:
                 surface.fill(color, (track.x, track.y, max(2, round(track.w * lvl)), track.h))
-            val = text.render(bar.value, px, palette.text, bold=True)
+            val = text.render(bar.value, px, palette.text, bold=True, shadow=True)
             vx = track.right - val.get_width() - max(3, px // 4)
-            text.blit_shadowed(surface, val, (vx, by + (h - val.get_height()) // 2))
+            surface.blit(val, (vx, by + (h - val.get_height()) // 2))
             y += bar_h

@@ -115,9 +115,13 @@ def kill_screen_layout(
             break
         lines.append(KLine(s, opx, pygame.Rect(m, y, *fo.size(s)), "obit", mono=True, bold=True))
         y += round(opx * 1.25)
+    return tuple(lines), typed_chars(tuple(lines), age_s)
+
+
+def typed_chars(lines: tuple[KLine, ...], age_s: float) -> int:
+    """How many characters of the kernel line are typed `age_s` seconds after the kill."""
     total = sum(len(ln.text) for ln in lines if ln.role == "kernel")
-    typed = int(max(0.0, age_s - TYPE_DELAY_S) * TYPE_CPS)
-    return tuple(lines), min(total, typed)
+    return min(total, int(max(0.0, age_s - TYPE_DELAY_S) * TYPE_CPS))
 
 
 def draw_kill_screen(

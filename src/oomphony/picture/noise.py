@@ -91,24 +91,41 @@ def make_atlas(size: tuple[int, int], template: pygame.Surface, seed: int) -> py
 
 
 class NoiseField:
+    """Draws the noise: the raw atlas is thinned and tinted into a second atlas only when
+    the (quantised) parameters change; each frame is then one blit at a random offset."""
+
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.rng = np.random.default_rng(seed + 1)
-        self.atlas: pygame.Surface | None = None
-        self._atlas_key: tuple | None = None
+        self.raw: pygame.Surface | None = None
+        self.cooked: pygame.Surface | None = None
+        self._raw_key: tuple | None = None
+        self._cook_key: tuple | None = None
+
+    @staticmethod
+    def quantise(params: NoiseParams) -> tuple[int, tuple[int, int, int]]:
+        d = min(1.0, max(0.0, params.density))
+        cut = round(255 * (1.0 - d) ** 3)
+        # u³ noise: a pixel survives a cut c when u > (c/255)^(1/3), so density d needs
+        # c = 255 (1 − d)³; survivors keep a range of 255 − c, then take the tint.
+        # Coarse steps (invisible in noise) so that ramps re-tint the atlas only now and then.
+        tint = (params.tint[0] & ~15, params.tint[1] & ~15, params.tint[2] & ~15)
+        return cut & ~7, tint
 
     def draw(self, surface: pygame.Surface, params: NoiseParams) -> None:
         size = surface.get_size()
         key = (size, surface.get_bitsize(), surface.get_masks())
-        if self.atlas is None or self._atlas_key != key:
-            self.atlas = make_atlas(size, surface, self.seed)
-            self._atlas_key = key
+        if self.raw is None or self._raw_key != key:
+            self.raw = make_atlas(size, surface, self.seed)
+            self.cooked = self.raw.copy()
+            self._raw_key, self._cook_key = key, None
+        cook = self.quantise(params)
+        if cook != self._cook_key:
+            cut, tint = cook
+            self.cooked.blit(self.raw, (0, 0))
+            if cut > 0:
+                self.cooked.fill((cut, cut, cut), special_flags=pygame.BLEND_RGB_SUB)
+            self.cooked.fill(tint, special_flags=pygame.BLEND_RGB_MULT)
+            self._cook_key = cook
         ox, oy = (int(v) * GRAIN for v in self.rng.integers(0, PAD // GRAIN, size=2))
-        surface.blit(self.atlas, (0, 0), pygame.Rect(ox, oy, size[0], size[1]))
-        # u³ noise: a pixel survives a cut c when u > (c/255)^(1/3), so density d needs
-        # c = 255 (1 − d)³; survivors keep a range of 255 − c, then take the tint.
-        d = min(1.0, max(0.0, params.density))
-        cut = round(255 * (1.0 - d) ** 3)
-        if cut > 0:
-            surface.fill((cut, cut, cut), special_flags=pygame.BLEND_RGB_SUB)
-        surface.fill(params.tint, special_flags=pygame.BLEND_RGB_MULT)
+        surface.blit(self.cooked, (0, 0), pygame.Rect(ox, oy, size[0], size[1]))

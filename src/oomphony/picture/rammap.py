@@ -49,26 +49,49 @@ class CellField:
     def colors(self, table: np.ndarray, now_s: float) -> np.ndarray:
         shown = np.where(self.arrive_t > now_s, FREE, self.owners)
         rgb = table[shown].astype(np.float32)
-        f = self.flash[:, None]
+        f = np.ceil(self.flash[:, None] * 4.0) / 4.0  # 4 steps: fewer redraws of the map
         return (rgb + (255.0 - rgb) * (0.65 * f)).astype(np.uint8)
 
 
-def _blit_cells(surface: pygame.Surface, grid: Grid, rgb: np.ndarray, gap_rgb) -> None:
-    """Draw cell colours (n×3, n ≤ grid.n) as the grid's squares with gaps between them."""
-    full = np.zeros((grid.n, 3), dtype=np.uint8)
-    full[:] = gap_rgb
-    k = min(len(rgb), grid.n)
-    full[:k] = rgb[:k]
-    small = pygame.Surface((grid.cols, grid.rows), 0, 24)
-    pygame.surfarray.blit_array(small, full.reshape(grid.rows, grid.cols, 3).transpose(1, 0, 2))
-    big = pygame.transform.scale(small, grid.rect.size)
-    surface.blit(big, grid.rect)
+class CellLayer:
+    """A grid drawn as one opaque surface in the target's pixel format, redrawn only when
+    a cell's colour changes (most frames reuse it: one plain blit)."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+        self._key: tuple | None = None
+        self._last: np.ndarray | None = None
+
+    def _surfaces(self, target: pygame.Surface, gap_rgb) -> None:
+        g = self.grid
+        self.small = pygame.Surface((g.cols, g.rows), 0, target)
+        self.big = pygame.Surface(g.rect.size, 0, target)
+        self.overlay = _gap_overlay(g, gap_rgb, target)
+        self._last = None
+
+    def draw(self, surface: pygame.Surface, rgb: np.ndarray, gap_rgb) -> None:
+        g = self.grid
+        key = (surface.get_bitsize(), surface.get_masks(), gap_rgb)
+        if key != self._key:
+            self._surfaces(surface, gap_rgb)
+            self._key = key
+        full = np.empty((g.n, 3), dtype=np.uint8)
+        full[:] = gap_rgb
+        k = min(len(rgb), g.n)
+        full[:k] = rgb[:k]
+        if self._last is None or not np.array_equal(full, self._last):
+            self._last = full
+            grid_rgb = full.reshape(g.rows, g.cols, 3).transpose(1, 0, 2)
+            pygame.surfarray.blit_array(self.small, grid_rgb)
+            pygame.transform.scale(self.small, g.rect.size, self.big)
+            self.big.blit(self.overlay, (0, 0))
+        surface.blit(self.big, g.rect)
 
 
-def _gap_overlay(grid: Grid, gap_rgb) -> pygame.Surface:
+def _gap_overlay(grid: Grid, gap_rgb, target: pygame.Surface) -> pygame.Surface:
     """Gap lines in the background colour, transparent elsewhere (colour key)."""
     key = (255, 0, 255) if gap_rgb != (255, 0, 255) else (0, 255, 0)
-    surf = pygame.Surface(grid.rect.size, 0, 24)
+    surf = pygame.Surface(grid.rect.size, 0, target)
     surf.fill(key)
     surf.set_colorkey(key)
     inner = grid.cell_px - grid.gap_px
@@ -97,7 +120,8 @@ class RamMap:
         self.ram = CellField(ram_grid.n)
         self.swap = CellField(0)
         self.flights.clear()
-        self._overlays: dict[tuple, pygame.Surface] = {}
+        self.ram_layer = CellLayer(ram_grid)
+        self.swap_layer = CellLayer(self.swap_grid)
         self._primed = False
         self.bytes_per_cell = 0.0
 
@@ -126,6 +150,7 @@ class RamMap:
             self.swap = CellField(n_swap)
             if n_swap:
                 self.swap_grid = fit_cells(self.swap_area, n_swap, self.ram_grid.cell_px)
+                self.swap_layer = CellLayer(self.swap_grid)
             flash = False
         if n_swap:
             self.swap.flash = np.maximum(0.0, self.swap.flash - dt_s / FLASH_S).astype(np.float32)
@@ -160,24 +185,15 @@ class RamMap:
                 self.flights.append(Flight(b, a, t0, owner))
         del self.flights[:-MAX_FLIGHTS]
 
-    def _overlay(self, grid: Grid, gap_rgb) -> pygame.Surface:
-        key = (grid.rect.topleft, grid.rect.size, grid.cell_px, grid.gap_px, gap_rgb)
-        surf = self._overlays.get(key)
-        if surf is None:
-            surf = self._overlays[key] = _gap_overlay(grid, gap_rgb)
-        return surf
-
     def draw(self, surface: pygame.Surface, palette: Palette) -> None:
         table = np.array(palette.owners, dtype=np.uint8)
         gap = palette.background
         now = self.t_s
-        _blit_cells(surface, self.ram_grid, self.ram.colors(table, now), gap)
-        surface.blit(self._overlay(self.ram_grid, gap), self.ram_grid.rect)
+        self.ram_layer.draw(surface, self.ram.colors(table, now), gap)
         if self.swap.n:
             swap_table = table.copy()
             swap_table[FREE] = palette.swap_empty
-            _blit_cells(surface, self.swap_grid, self.swap.colors(swap_table, now), gap)
-            surface.blit(self._overlay(self.swap_grid, gap), self.swap_grid.rect)
+            self.swap_layer.draw(surface, self.swap.colors(swap_table, now), gap)
         self._draw_flights(surface, palette, now)
 
     def _draw_flights(self, surface: pygame.Surface, palette: Palette, now: float) -> None:

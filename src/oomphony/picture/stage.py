@@ -20,7 +20,12 @@ from oomphony.picture.arena import ArenaParts, arena_parts
 from oomphony.picture.captions import caption_layout, draw_caption
 from oomphony.picture.gauges import Smoother, draw_gauges, gauge_rows
 from oomphony.picture.hud import HudInfo, draw_help, draw_hud
-from oomphony.picture.killscreen import Obituary, draw_kill_screen, kill_screen_layout
+from oomphony.picture.killscreen import (
+    Obituary,
+    draw_kill_screen,
+    kill_screen_layout,
+    typed_chars,
+)
 from oomphony.picture.layout import RAM_CELLS_TARGET, Layout, compute_layout, fit_grid
 from oomphony.picture.noise import NoiseField, noise_params, rate_level
 from oomphony.picture.palette import OWNER_NAMES, get_palette
@@ -108,6 +113,7 @@ class Stage:
         self.smoother.clear()
         self.rammap.reset()
         self._caption_key = None
+        self._kill_key: tuple | None = None
 
     def update(self, dt_s: float, frame: MemoryFrame, cues: Cues) -> None:
         dt_s = max(0.0, float(dt_s))
@@ -204,8 +210,8 @@ class Stage:
         if surface.get_size() != self.size:
             self.resize(surface.get_size())
         pal, lay = self.palette, self.layout
-        surface.fill(pal.background)
         if self.frame is None or self.cues is None:
+            surface.fill(pal.background)
             self._draw_overlays(surface, hud, help_overlay)
             return
         act = self.cues.act
@@ -219,7 +225,12 @@ class Stage:
         self.noise.draw(surface, params)
         if self.kill_screen_active() and self.obituary is not None:
             age = self.kill_age_s() or 0.0
-            lines, typed = kill_screen_layout(self.cues, self.obituary, age, lay)
+            key = (self.kill_key, self.size, self.obituary)
+            if key != self._kill_key:
+                self._kill_key = key
+                self._kill_lines = kill_screen_layout(self.cues, self.obituary, 0.0, lay)[0]
+            lines = self._kill_lines
+            typed = typed_chars(lines, age)
             draw_kill_screen(surface, lines, typed, age, pal)
         else:
             self._draw_scene(surface)

@@ -68,14 +68,29 @@ def font(px: int, *, bold: bool = False, mono: bool = False) -> pygame.font.Font
 
 
 def render(
-    text: str, px: int, color: tuple[int, int, int], *, bold: bool = False, mono: bool = False
+    text: str,
+    px: int,
+    color: tuple[int, int, int],
+    *,
+    bold: bool = False,
+    mono: bool = False,
+    shadow: bool = False,
 ) -> pygame.Surface:
-    key = (text, int(px), color, bold, mono)
+    """Anti-aliased text, cached; `shadow` adds a dark drop shadow (reads over bright
+    bars and noise)."""
+    key = (text, int(px), color, bold, mono, shadow)
     surf = _text_cache.get(key)
     if surf is None:
         if len(_text_cache) > _CACHE_MAX:
             _text_cache.clear()
         surf = font(px, bold=bold, mono=mono).render(text, True, color)
+        if shadow:
+            d = max(1, surf.get_height() // 14)
+            dark = font(px, bold=bold, mono=mono).render(text, True, (0, 0, 0))
+            both = pygame.Surface((surf.get_width() + d, surf.get_height() + d), pygame.SRCALPHA)
+            both.blit(dark, (d, d))
+            both.blit(surf, (0, 0))
+            surf = both
         _text_cache[key] = surf
     return surf
 
@@ -115,12 +130,3 @@ def ellipsize(text: str, px: int, width: int, *, bold: bool = False) -> str:
     while text and f.size(text + "…")[0] > width:
         text = text[:-1]
     return text.rstrip() + "…"
-
-
-def blit_shadowed(surface: pygame.Surface, surf: pygame.Surface, pos: tuple[int, int]) -> None:
-    """Blit text with a dark drop shadow, so it reads over bright bars and noise."""
-    d = max(1, surf.get_height() // 14)
-    shadow = surf.copy()
-    shadow.fill((0, 0, 0, 255), special_flags=pygame.BLEND_RGBA_MIN)
-    surface.blit(shadow, (pos[0] + d, pos[1] + d))
-    surface.blit(surf, pos)
