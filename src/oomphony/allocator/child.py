@@ -26,7 +26,7 @@ EXIT_PARENT_GONE = 3
 EXIT_NOT_CAGED = 4
 MIN_WAIT_S = 0.005  # pacing granularity: a chunk every 5 ms at most (150 MiB/s → 750 KiB)
 BURST_S = 0.05  # never catch up more than 50 ms of allocation after a stall
-UNLIMITED_STEP_B = 4 * 1024 * 1024
+UNLIMITED_STEP_B = 1024 * 1024  # 1 MiB beat 4 MiB steps at unlimited rate here
 CACHE_STEP_B = 1024 * 1024
 
 
