@@ -33,7 +33,9 @@ def caption_layout(title: str, body: str, layout: Layout) -> tuple[Line, ...]:
     lines: list[Line] = []
     y = area.y
     if title:
-        tpx = layout.title_px
+        tpx = layout.title_px  # shrink a long title (not below the body's floor) before cutting
+        while tpx > layout.min_body_px and text.text_width(title, tpx, bold=True) > area.w:
+            tpx = max(layout.min_body_px, tpx - max(1, tpx // 12))
         t = text.ellipsize(title, tpx, area.w, bold=True)
         w, h = text.font(tpx, bold=True).size(t)
         lines.append(Line(t, tpx, True, pygame.Rect(area.x, y, w, h), "title"))

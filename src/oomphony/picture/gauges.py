@@ -113,6 +113,7 @@ def draw_gauges(
     surface: pygame.Surface, rect: pygame.Rect, rows, smooth: Smoother, palette: Palette, px: int
 ) -> None:
     n_bars = sum(len(b) for _, b in rows)
+    px = max(8, min(px, round(rect.h / (len(rows) * 1.3 + n_bars * 1.5))))  # fit short panels
     head_h = px * 1.3
     bar_h = max(6.0, (rect.h - head_h * len(rows)) / max(1, n_bars))
     y = float(rect.y)

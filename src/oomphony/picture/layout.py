@@ -59,6 +59,7 @@ class Layout:
     swap_panel: Rect
     swap_title: Rect
     swap_map: Rect
+    swap_foot: Rect
     gauges: Rect
     timeline: Rect
     caption: Rect
@@ -81,8 +82,9 @@ def _split_panel(panel: Rect, title_h: int, foot_h: int) -> tuple[Rect, Rect, Re
 def compute_layout(size: tuple[int, int]) -> Layout:
     w, h = max(1, int(size[0])), max(1, int(size[1]))
     m = max(4, round(0.022 * min(w, h)))
-    label_px = max(10, round(LABEL_FRAC * h))
-    small_px = max(9, round(SMALL_FRAC * h))
+    u = min(h, 0.75 * w)  # labels follow the height, but not past what a narrow screen fits
+    label_px = max(10, round(LABEL_FRAC * u))
+    small_px = max(9, round(SMALL_FRAC * u))
     body_px = max(10, round(CAPTION_BODY_FRAC * h))
     min_body_px = max(8, math.ceil(CAPTION_MIN_FRAC * h))
     title_px = max(12, round(CAPTION_TITLE_FRAC * h))
@@ -108,7 +110,7 @@ def compute_layout(size: tuple[int, int]) -> Layout:
         timeline = Rect(m, swap_panel.bottom + m, w - 2 * m, round(0.13 * h))
         caption = Rect(m, timeline.bottom + m, w - 2 * m, max(1, h - timeline.bottom - 2 * m))
     ram_title, ram_map, legend = _split_panel(ram_panel, title_h, round(label_px * 1.6))
-    swap_title, swap_map, _ = _split_panel(swap_panel, title_h, round(label_px * 1.6))
+    swap_title, swap_map, swap_foot = _split_panel(swap_panel, title_h, round(label_px * 1.6))
     hud_w, hud_h = round(0.30 * w), round(small_px * 1.25 * 8 + m)
     hud = Rect(w - hud_w - m, m, hud_w, hud_h)
     return Layout(
@@ -121,6 +123,7 @@ def compute_layout(size: tuple[int, int]) -> Layout:
         swap_panel=swap_panel,
         swap_title=swap_title,
         swap_map=swap_map,
+        swap_foot=swap_foot,
         gauges=gauges,
         timeline=timeline,
         caption=caption,

@@ -265,7 +265,7 @@ class Stage:
             used = text.ellipsize(used, lay.small_px, lay.swap_title.w)
             surface.blit(
                 text.render(used, lay.small_px, pal.text),
-                (lay.swap_map.x, lay.legend.y + round(lay.small_px * 0.3)),
+                (lay.swap_foot.x, lay.swap_foot.y + round(lay.small_px * 0.3)),
             )
         self.rammap.draw(surface, pal)
         if parts.swap_total_b <= 0:
