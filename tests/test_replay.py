@@ -60,6 +60,7 @@ def test_a_trace_cut_mid_line_replays_to_its_last_line(speedrun_trace: Path, tmp
     src = ReplaySource(cut)
     assert any("cut off" in line for line in src.fallbacks)
     assert len(src.frames) + len(src.trace.events) == whole_lines
+    src.step(0.0)
     frame, _ = src.step(1e9)
     assert frame == src.frames[-1] and src.done
 
@@ -89,3 +90,15 @@ def test_replayed_show_recognises_the_same_acts(speedrun_trace: Path, hz: float)
         n += 1
     assert again == recognised == ["overture", "cache", "swap", "kill", "epilogue"]
     assert kills == 1
+
+
+def test_a_later_kiosk_show_replays_from_the_start(speedrun_trace: Path) -> None:
+    trace = read_trace(speedrun_trace)
+    src = ReplaySource(speedrun_trace)
+    offset = 1000.0
+    first, _ = src.step(offset)
+    assert first.t_s == offset and first.alloc == trace.frames[0].alloc
+    frame, events = src.step(offset + 1e6)
+    assert frame.t_s == offset + trace.frames[-1].t_s and src.done
+    kill = next(e for e in trace.events if isinstance(e, OomKill))
+    assert [e.t_s for e in events if isinstance(e, OomKill)] == [offset + kill.t_s]

@@ -109,6 +109,18 @@ def test_step_size_does_not_change_the_story() -> None:
     assert kill_t(0.02) == pytest.approx(kill_t(0.4), abs=0.05)
 
 
+def test_a_show_that_starts_late_on_the_show_clock() -> None:
+    early = SimSource(memory_b=128 * MiB, swap_b=64 * MiB, seed=1)
+    late = SimSource(memory_b=128 * MiB, swap_b=64 * MiB, seed=1)
+    offset = 3600.0
+    a = run(early, 5, at={0: [SetRate(40 * MiB)]})
+    late.step(offset)
+    late.command(SetRate(40 * MiB))
+    b = [late.step(offset + 0.05 * n) for n in range(1, 101)]
+    assert b[-1][0].t_s == pytest.approx(offset + 5)
+    assert b[-1][0].alloc.allocated_b == pytest.approx(a[0][-1].alloc.allocated_b, rel=0.02)
+
+
 def test_manual_kill_is_not_an_oom_kill_and_restart_frees_memory() -> None:
     src = SimSource(memory_b=128 * MiB, swap_b=64 * MiB)
     frames, events = run(src, 3, at={0: [SetRate(20 * MiB)], 1: [KillNow()], 2: [Restart()]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from oomphony.commands import Command
@@ -39,6 +40,7 @@ class ReplaySource:
         if self.trace.truncated:
             self.fallbacks.append("replay: the trace was cut off; it replays to its last line")
         self._prev_t: float | None = None
+        self._origin_s: float | None = None
         self._warned = False
         self._done = False
 
@@ -54,6 +56,17 @@ class ReplaySource:
         return None
 
     def step(self, t_s: float) -> tuple[MemoryFrame, list[Event]]:
+        if self._origin_s is None:
+            # A kiosk's later shows start at a show clock past 0: the trace plays from its
+            # start then, with its times moved to the show clock.
+            self._origin_s = t_s if t_s > self._frame_t[0] else 0.0
+        frame, events = self._at(t_s - self._origin_s)
+        if self._origin_s:
+            frame = replace(frame, t_s=frame.t_s + self._origin_s)
+            events = [replace(ev, t_s=ev.t_s + self._origin_s) for ev in events]
+        return frame, events
+
+    def _at(self, t_s: float) -> tuple[MemoryFrame, list[Event]]:
         i = bisect.bisect_right(self._frame_t, t_s) - 1
         frame = self.frames[max(i, 0)]
         lo = 0 if self._prev_t is None else bisect.bisect_right(self._event_t, self._prev_t)

@@ -150,6 +150,11 @@ class SimSource:
     def step(self, t_s: float) -> tuple[MemoryFrame, list[Event]]:
         p = self.params
         target_tick = int(t_s / p.tick_s + 1e-9)
+        if self._last is None:
+            # The model starts at the first step: a kiosk's later shows start at a show
+            # clock of hours, and idle ticks up to it would only cost time.
+            self._tick = max(0, target_tick - 1)
+            self._iv = _Interval(t0_s=self._tick * p.tick_s)
         if self._last is not None and target_tick <= self._tick:
             events, self._pending = self._pending, []
             return self._last, events
