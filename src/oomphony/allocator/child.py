@@ -27,7 +27,7 @@ EXIT_NOT_CAGED = 4
 MIN_WAIT_S = 0.005  # pacing granularity: a chunk every 5 ms at most (150 MiB/s → 750 KiB)
 BURST_S = 0.05  # never catch up more than 50 ms of allocation after a stall
 UNLIMITED_STEP_B = 1024 * 1024  # 1 MiB beat 4 MiB steps at unlimited rate here
-CACHE_STEP_B = 1024 * 1024
+CACHE_STEP_B = 256 * 1024  # small reads: a SIGKILL waits for the read in flight
 
 
 def die_with_parent(parent_pid: int) -> None:
