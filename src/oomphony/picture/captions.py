@@ -28,12 +28,18 @@ class Line:
     role: str  # "title" or "body"
 
 
-def caption_layout(title: str, body: str, layout: Layout) -> tuple[Line, ...]:
+def caption_layout(
+    title: str, body: str, layout: Layout, *, classroom: bool = False
+) -> tuple[Line, ...]:
+    """Lines of the caption; `classroom` gives the (longer) body more room under a
+    smaller title."""
     area = layout.caption
     lines: list[Line] = []
     y = area.y
     if title:
-        tpx = layout.title_px  # shrink a long title (not below the body's floor) before cutting
+        tpx = (
+            round(layout.body_px * 1.15) if classroom else layout.title_px
+        )  # shrink a long title (not below the body's floor) before cutting
         while tpx > layout.min_body_px and text.text_width(title, tpx, bold=True) > area.w:
             tpx = max(layout.min_body_px, tpx - max(1, tpx // 12))
         t = text.ellipsize(title, tpx, area.w, bold=True)

@@ -77,6 +77,7 @@ class Display:
         window = size or DEFAULT_WINDOW
         if mode == "none":
             return cls(mode, pygame.Surface(window), window)
+        previous_driver = os.environ.get("SDL_VIDEODRIVER")
         if mode == "console":
             os.environ["SDL_VIDEODRIVER"] = "kmsdrm"
         try:
@@ -93,6 +94,11 @@ class Display:
                 surface = pygame.display.set_mode(size or (0, 0), pygame.FULLSCREEN)
         except pygame.error as err:
             pygame.display.quit()
+            if mode == "console":  # leave the environment as it was
+                if previous_driver is None:
+                    os.environ.pop("SDL_VIDEODRIVER", None)
+                else:
+                    os.environ["SDL_VIDEODRIVER"] = previous_driver
             raise DisplayError(f"no display for --display {mode} ({err}); {ALTERNATIVES}") from err
         if mode != "window":
             pygame.display.set_allow_screensaver(False)

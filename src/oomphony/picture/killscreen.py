@@ -91,7 +91,12 @@ def kill_screen_layout(
     lines.append(KLine(sub, spx, pygame.Rect(m, y, *text.font(spx).size(sub)), "sub"))
     y += round(spx * 1.6)
     kpx = max(layout.min_body_px - 4, round(0.034 * h))
-    prompt = "$ dmesg | tail -1" if not manual else "$ kill -9 <the hog>"
+    if manual:
+        prompt = "$ kill -9 <the hog>"
+    elif cues.kill is not None and cues.kill.kernel_line:
+        prompt = "$ dmesg | tail -1"
+    else:
+        prompt = "(the kernel's log could not be read)"
     lines.append(
         KLine(
             prompt,

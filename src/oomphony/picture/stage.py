@@ -191,15 +191,13 @@ class Stage:
         c = self.cues
         title = c.title if c else ""
         body = ""
+        classroom = self.effective_preset() == "classroom"
         if c:
-            body = (
-                c.explanation
-                if self.effective_preset() == "classroom" and c.explanation
-                else c.caption
-            )
-        key = (title, body, self.size)
+            body = c.explanation if classroom and c.explanation else c.caption
+        key = (title, body, self.size, classroom)
         if key != self._caption_key:
-            self._caption_key, self._caption = key, caption_layout(title, body, self.layout)
+            self._caption_key = key
+            self._caption = caption_layout(title, body, self.layout, classroom=classroom)
         return self._caption
 
     # --- drawing ----------------------------------------------------------------------
