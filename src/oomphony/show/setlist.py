@@ -30,8 +30,6 @@ line and what was expected.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -42,57 +40,25 @@ from typing import Any
 from oomphony.cues import Act
 from oomphony.errors import SetlistError, UsageError
 from oomphony.show._lines import LineMap
-from oomphony.units import parse_rate, parse_size
+from oomphony.show.values import (
+    UNTIL_HELP,
+    Amount,
+    Checker,
+    Condition,
+    RampSpec,
+    Until,
+    parse_until,
+    show_value,
+)
+from oomphony.units import parse_size
 
-MAX_SECONDS = 24 * 3600.0
-METRICS = ("cache", "swap", "used", "allocated", "pressure", "sleeper_swap")
+__all__ = ["ActSpec", "Amount", "Condition", "RampSpec", "Setlist", "Until", "load_setlist"]
+
 SHOW_KEYS = ("title", "description", "memory", "swap", "sound", "picture", "loop",
              "pause_between_acts")  # fmt: skip
 ACT_KEYS = ("name", "kind", "title", "caption", "explanation", "rate", "ramp", "hold",
             "release", "fill_cache", "sleeper", "wake", "until", "timeout", "sound",
             "picture")  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Amount:
-    """Bytes (or bytes per second), or a fraction of the cage when `relative`."""
-
-    value: float
-    relative: bool = False
-
-    def resolve(self, of_b: float) -> float:
-        return self.value * of_b if self.relative else self.value
-
-
-@dataclass(frozen=True, slots=True)
-class RampSpec:
-    from_bps: Amount
-    to_bps: Amount
-    over_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """`metric op value`, e.g. cache < 5 % of the cage. Pressure values are absolute."""
-
-    metric: str
-    op: str  # "<" or ">"
-    value: Amount
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Until:
-    seconds: float | None = None
-    on_kill: bool = False
-    on_key: bool = False
-    conditions: tuple[Condition, ...] = ()
-    text: str = ""
-
-    @property
-    def waits_on_world(self) -> bool:
-        """True when the act waits on memory or the kill, so it needs a timeout."""
-        return self.on_kill or bool(self.conditions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,143 +98,7 @@ class Setlist:
     pause_between_acts: bool = False
 
 
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-class _Checker:
-    def __init__(self, where: str, lines: LineMap) -> None:
-        self.where = where
-        self.lines = lines
-
-    def fail(self, line: int, what: str) -> SetlistError:
-        return SetlistError(f"{self.where}:{line}: {what}")
-
-    def string(self, table: dict[str, Any], key: str, line: int, *, required: bool) -> str:
-        value = table.get(key)
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or (required and not value.strip()):
-            if value is None:
-                raise self.fail(line, f"'{key}' is missing: it must be a non-empty string")
-            raise self.fail(line, f"'{key}' must be a non-empty string, got {_show(value)}")
-        return value.strip()
-
-    def flag(self, value: Any, key: str, line: int) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(line, f"'{key}' must be true or false, got {_show(value)}")
-        return value
-
-    def seconds(self, value: Any, key: str, line: int) -> float:
-        if isinstance(value, str):
-            m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*s\s*", value)
-            value = float(m.group(1)) if m else value
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or not 0 < value <= MAX_SECONDS
-        ):
-            raise self.fail(
-                line,
-                f"'{key}' must be a number of seconds (like 30 or \"30s\"), got {_show(value)}",
-            )
-        return float(value)
-
-    def amount(self, value: Any, key: str, line: int, *, max_fraction: float = 1.0) -> Amount:
-        if isinstance(value, str) and value.strip().endswith("%"):
-            frac = _percent(value)
-            if frac is not None and 0 < frac <= max_fraction:
-                return Amount(frac, relative=True)
-        elif isinstance(value, str):
-            try:
-                size = parse_size(value)
-            except UsageError:
-                size = 0
-            if size > 0:
-                return Amount(float(size))
-        raise self.fail(
-            line,
-            f"'{key}' must be a size like 128MiB or a share of the cage like 40% "
-            f"(at most {max_fraction:.0%}), got {_show(value)}",
-        )
-
-    def rate(self, value: Any, key: str, line: int) -> Amount:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.endswith("%/s"):
-                frac = _percent(text[:-2])
-                if frac is not None and 0 < frac <= 1:
-                    return Amount(frac, relative=True)
-            else:
-                try:
-                    return Amount(parse_rate(text))
-                except UsageError:
-                    pass
-        raise self.fail(line, f"'{key}' must look like 50MiB/s or 2%/s, got {_show(value)}")
-
-
-def _percent(text: str) -> float | None:
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*%\s*", text)
-    return float(m.group(1)) / 100 if m else None
-
-
-_COND_RE = re.compile(r"^\s*([a-z_]+)\s*(<|>)\s*(.+?)\s*$")
-_UNTIL_HELP = (
-    '\'until\' must be seconds ("30s"), a condition ("cache < 5%", "swap > 64MiB", '
-    '"pressure > 0.2"), "oom_kill" or "key", or a list of these'
-)
-
-
-def _until_one(chk: _Checker, item: Any, line: int) -> Until:
-    if isinstance(item, int | float) and not isinstance(item, bool):
-        return Until(seconds=chk.seconds(item, "until", line))
-    if not isinstance(item, str):
-        raise chk.fail(line, f"{_UNTIL_HELP}, got {_show(item)}")
-    text = item.strip()
-    if text in ("oom_kill", "kill"):
-        return Until(on_kill=True)
-    if text == "key":
-        return Until(on_key=True)
-    if re.fullmatch(r"[0-9.]+\s*s", text):
-        return Until(seconds=chk.seconds(text, "until", line))
-    m = _COND_RE.match(text)
-    if not m or m.group(1) not in METRICS:
-        raise chk.fail(line, f"{_UNTIL_HELP}, got {_show(item)}")
-    metric, op, raw = m.groups()
-    if metric == "pressure":
-        frac = _percent(raw) if raw.endswith("%") else None
-        if frac is None and re.fullmatch(r"[0-9]*\.?[0-9]+", raw):
-            frac = float(raw)
-        if frac is None or not 0 <= frac <= 1:
-            raise chk.fail(
-                line, f"pressure in 'until' must be a fraction 0..1 like 0.2, got {_show(raw)}"
-            )
-        value = Amount(frac)
-    else:
-        value = chk.amount(raw, f"until {metric}", line)
-    return Until(conditions=(Condition(metric, op, value, text),))
-
-
-def _until(chk: _Checker, value: Any, line: int) -> Until:
-    items = value if isinstance(value, list) else [value]
-    if not items:
-        raise chk.fail(line, f"{_UNTIL_HELP}, got []")
-    parts = [_until_one(chk, item, line) for item in items]
-    seconds = [p.seconds for p in parts if p.seconds is not None]
-    return Until(
-        seconds=min(seconds) if seconds else None,
-        on_kill=any(p.on_kill for p in parts),
-        on_key=any(p.on_key for p in parts),
-        conditions=tuple(c for p in parts for c in p.conditions),
-        text=" or ".join(str(i) for i in items),
-    )
-
-
-def _act(chk: _Checker, raw: Any, index: int) -> ActSpec:
+def _act(chk: Checker, raw: Any, index: int) -> ActSpec:
     line0 = chk.lines.header("act", index)
     if not isinstance(raw, dict):
         raise chk.fail(line0, f"act {index + 1} must be a [[act]] table")
@@ -288,10 +118,10 @@ def _act(chk: _Checker, raw: Any, index: int) -> ActSpec:
         what = "'kind'" if "kind" in raw else f"act '{name}' needs a 'kind'; it"
         raise chk.fail(
             at("kind" if "kind" in raw else "name"),
-            f"{what} must be one of {', '.join(kinds)}, got {_show(kind_text)}",
+            f"{what} must be one of {', '.join(kinds)}, got {show_value(kind_text)}",
         )
     if "until" not in raw:
-        raise chk.fail(line0, f"act '{name}' has no 'until': {_UNTIL_HELP}")
+        raise chk.fail(line0, f"act '{name}' has no 'until': {UNTIL_HELP}")
     ramp = None
     if "ramp" in raw:
         r = raw["ramp"]
@@ -299,7 +129,7 @@ def _act(chk: _Checker, raw: Any, index: int) -> ActSpec:
             raise chk.fail(
                 at("ramp"),
                 f'\'ramp\' must look like {{ from = "1%/s", to = "5%/s", over = 20 }}, '
-                f"got {_show(r)}",
+                f"got {show_value(r)}",
             )
         ramp = RampSpec(
             chk.rate(r["from"], "ramp.from", at("ramp")),
@@ -322,7 +152,7 @@ def _act(chk: _Checker, raw: Any, index: int) -> ActSpec:
         title=chk.string(raw, "title", at("title"), required=False) or name,
         caption=chk.string(raw, "caption", at("caption"), required=True),
         explanation=chk.string(raw, "explanation", at("explanation"), required=False),
-        until=_until(chk, raw["until"], at("until")),
+        until=parse_until(chk, raw["until"], at("until")),
         rate=opt("rate", chk.rate),
         ramp=ramp,
         hold=bool(opt("hold", chk.flag)),
@@ -338,7 +168,7 @@ def _act(chk: _Checker, raw: Any, index: int) -> ActSpec:
     )
 
 
-def _size_or_auto(chk: _Checker, value: Any, key: str, line: int, *, none_ok: bool) -> int | None:
+def _size_or_auto(chk: Checker, value: Any, key: str, line: int, *, none_ok: bool) -> int | None:
     if value is None or value == "auto":
         return None
     if none_ok and value == "none":
@@ -352,14 +182,14 @@ def _size_or_auto(chk: _Checker, value: Any, key: str, line: int, *, none_ok: bo
             return size
     also = ', "none"' if none_ok else ""
     raise chk.fail(
-        line, f"'{key}' must be \"auto\"{also} or a size of at least 16MiB, got {_show(value)}"
+        line, f"'{key}' must be \"auto\"{also} or a size of at least 16MiB, got {show_value(value)}"
     )
 
 
 def parse_setlist(text: str, *, where: str, name: str) -> Setlist:
     """Validate TOML text into a Setlist; `where` is the file name used in errors."""
     lines = LineMap(text)
-    chk = _Checker(where, lines)
+    chk = Checker(where, lines)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
