@@ -26,7 +26,7 @@ from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME, STAGE, Preset
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
 
-DRAIN_TAU_S = 0.5  # smoothing of the cache's fall rate (telemetry at 100 Hz is jumpy)
+DRAIN_TAU_S = 0.25  # smoothing of the cache's fall rate (telemetry at 100 Hz is jumpy)
 MIN_CACHE_PEAK_B = 1 << 20  # below 1 MiB of cache there is nothing to drain
 
 

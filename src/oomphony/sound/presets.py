@@ -77,7 +77,7 @@ STAGE = Preset(
     drain_full_frac_ps=0.05,
     pages_per_click=64,
     click_max_ps=400.0,
-    click_gain=0.45,
+    click_gain=0.3,
     psi_full_scale=0.3,
     beat_hz_min=2.0,
     beat_hz_max=14.0,
@@ -105,7 +105,7 @@ CLASSROOM = Preset(
     drain_full_frac_ps=0.05,
     pages_per_click=128,
     click_max_ps=150.0,
-    click_gain=0.35,
+    click_gain=0.25,
     psi_full_scale=0.3,
     beat_hz_min=1.5,
     beat_hz_max=6.0,
@@ -116,7 +116,7 @@ CLASSROOM = Preset(
     drone_gain=0.08,
 )
 
-BOOTH = replace(STAGE, name="booth", master=0.35, sting_gain=0.7)
+BOOTH = replace(STAGE, name="booth", master=0.35)
 
 PRESET_BY_NAME: dict[str, Preset] = {p.name: p for p in (STAGE, CLASSROOM, BOOTH)}
 PRESETS: tuple[str, ...] = tuple(PRESET_BY_NAME)

@@ -7,7 +7,7 @@ Voices (in `voices.py`), mixed in this order:
 - sweep: a phase-continuous tone whose pitch follows `sweep_hz` (the mapping lets it
   fall with the page cache).
 - clicks: swap traffic as a Geiger counter, one click per accumulator crossing; count
-  over a second matches the rate (std ≈ sqrt(rate/75)). Swap-outs bright, right;
+  over a second matches the rate (std ≈ sqrt(rate/33)). Swap-outs bright, right;
   swap-ins dull, left.
 - pressure: amplitude beating of bed and sweep at `beat_hz`; `stutter` sharpens it.
 - the kill: a pre-rendered sting (low thump + noise burst) starts at the first block

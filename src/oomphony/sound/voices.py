@@ -183,7 +183,7 @@ def sweep(st: SynthState, n: int, am: np.ndarray, mix: np.ndarray) -> None:
 def clicks(st: SynthState, n: int) -> None:
     """Schedule this block's clicks into the pending buffer (their tails carry over).
     Each voice's accumulator grows by rate/sr per sample and fires on crossing a
-    threshold drawn from 0.6..1.4: irregular like a Geiger counter, exact on average."""
+    threshold drawn from 0.7..1.3: irregular like a Geiger counter, exact on average."""
     st.fired_in_block = False
     for voice, name in ((0, "click_out_ps"), (1, "click_in_ps")):
         inc = float(st.cur[IDX[name]]) / st.sr
@@ -200,7 +200,7 @@ def clicks(st: SynthState, n: int) -> None:
             i = int(pos)
             st.pend[:, i : i + CLICK_FRAMES] += tmpl
             st.click_acc[voice] = 0.0
-            st.click_next[voice] = 0.6 + 0.8 * st.rng.random()
+            st.click_next[voice] = 0.7 + 0.6 * st.rng.random()
             st.clicks_fired[voice] += 1
             st.fired_in_block = st.pend_live = True
 
