@@ -3,7 +3,8 @@
 A SIGKILLed show runs no cleanup. The allocator and the sleeper die with it
 (PR_SET_PDEATHSIG), but the cgroup would stay; this process watches the show's pid (a pidfd
 where the kernel has one, else `getppid` polling), then kills anything left in the cgroup,
-waits for it to empty and removes it. It exits when the show removed the cage itself
+waits for it to empty and removes it, and last unlinks the show's page-cache file
+(`oomphony.allocator.cachefile`). It exits when the show removed the cage itself
 (SIGTERM, or the cgroup directory vanished). It runs in its own session so a terminal's
 Ctrl-C reaches only the show, and it sets no PDEATHSIG: it must outlive the show.
 
@@ -19,6 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
+from oomphony.allocator.cachefile import remove_cache_files
 from oomphony.cage import empty_and_remove
 
 CHECK_S = 0.5  # how often the cgroup's existence is re-checked while the show lives
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     if _watch(args.pid, args.cgroup):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish the job
         empty_and_remove(args.cgroup, timeout_s=10.0)
+        # Last: unlinking the page-cache file evicts its pages, which takes a while.
+        remove_cache_files(owner_pid=args.pid)
     return 0
 
 

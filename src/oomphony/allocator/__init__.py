@@ -21,12 +21,13 @@ from pathlib import Path
 
 from oomphony import commands as c
 from oomphony.allocator import shm
+from oomphony.allocator.cachefile import CACHE_DIRS, cache_file_path, remove_cache_files
 from oomphony.cage import HOW_SCOPE, Cage
+from oomphony.lifeline import preexec
 
 log = logging.getLogger(__name__)
 
 VOLATILE_FS = {"tmpfs", "ramfs", "devtmpfs", "hugetlbfs", "proc", "sysfs", "squashfs"}
-CACHE_DIRS = (Path("/var/tmp"), Path.home() / ".cache", Path.cwd())
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,24 +70,28 @@ def real_disk_dir(
     return None
 
 
-def make_cache_file(directory: Path, size_b: int) -> int:
-    """An anonymous (already unlinked) file of `size_b` on disk, flushed and dropped from
-    the page cache; returns its fd. Its pages are charged to whoever reads them next."""
+def make_cache_file(directory: Path, size_b: int) -> tuple[int, Path]:
+    """A file of `size_b` on disk, flushed and dropped from the page cache; returns its fd
+    and path (see `cachefile` for why it stays linked until the show closes it). Its pages
+    are charged to whoever reads them next."""
     from oomphony.allocator.fill import write_file
 
+    remove_cache_files()  # the leftovers of shows that died without their reaper
+    path = cache_file_path(directory, os.getpid())
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     try:
-        fd = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
-    except OSError:
-        name = directory / f"oomphony-cache-{os.getpid()}.bin"
-        fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-        name.unlink()
-    write_file(fd, 0, size_b)
-    return fd
+        write_file(fd, 0, size_b)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    return fd, path
 
 
 class Allocator:
     def __init__(self, proc: subprocess.Popen[bytes], cage: Cage | None, shm_fd: int,
-                 progress_map, cmd_fd: int, cache_fd: int | None) -> None:  # fmt: skip
+                 progress_map, cmd_fd: int, cache_fd: int | None,
+                 cache_path: Path | None = None) -> None:  # fmt: skip
         self._proc = proc
         self.pid = proc.pid
         self.cage = cage
@@ -94,6 +99,7 @@ class Allocator:
         self._shm = progress_map
         self._cmd_fd: int | None = cmd_fd
         self._cache_fd = cache_fd
+        self._cache_path = cache_path
         self._outbox = b""
         self._manual = False
         self._sleeper: subprocess.Popen[bytes] | None = None
@@ -113,12 +119,12 @@ class Allocator:
     ) -> Allocator:
         """Spawn the allocator (and the sleeper when `sleeper_b`); see the module doc."""
         shm_fd, progress_map = shm.create()
-        cache_fd = None
+        cache_fd = cache_path = None
         directory = cache_dir or real_disk_dir()
         if directory is None:
             log.warning("no directory on a real disk: the page-cache fill is skipped")
         else:
-            cache_fd = make_cache_file(directory, cache_b)
+            cache_fd, cache_path = make_cache_file(directory, cache_b)
             os.set_inheritable(cache_fd, True)
         cmd_r, cmd_w = os.pipe()
         os.set_blocking(cmd_w, False)
@@ -133,18 +139,21 @@ class Allocator:
             proc = subprocess.Popen(
                 cage.wrap_argv(argv) if cage is not None else argv,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=fds,
+                preexec_fn=preexec(),
             )  # fmt: skip
         except OSError:
             for fd in (shm_fd, cmd_r, cmd_w, cache_fd):
                 if fd is not None:
                     os.close(fd)
+            if cache_path is not None:
+                cache_path.unlink(missing_ok=True)
             raise
         finally:
             with contextlib.suppress(OSError):
                 os.close(cmd_r)
         if cage is not None:
             cage.bind_pid(proc.pid)
-        self = cls(proc, cage, shm_fd, progress_map, cmd_w, cache_fd)
+        self = cls(proc, cage, shm_fd, progress_map, cmd_w, cache_fd, cache_path)
         if sleeper_b > 0:
             self._start_sleeper(sleeper_b)
         return self
@@ -164,7 +173,11 @@ class Allocator:
         if self.cage is not None:
             argv += ["--cgroup", str(self.cage.ref.path)]
         self._sleeper = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=(self._shm_fd,)
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            pass_fds=(self._shm_fd,),
+            preexec_fn=preexec(),
         )
         shm.put(self._shm, shm.SLEEPER_PID, self._sleeper.pid)
 
@@ -251,6 +264,9 @@ class Allocator:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._cmd_fd = self._pidfd = self._cache_fd = None
+        if self._cache_path is not None:
+            self._cache_path.unlink(missing_ok=True)
+            self._cache_path = None
         with contextlib.suppress(OSError):
             os.close(self._shm_fd)  # the mapping stays readable
 

@@ -8,37 +8,24 @@ into the cage (and check we are there) — only then touch the page cache or all
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import math
 import os
 import select
-import signal
 import sys
 import time
 from pathlib import Path
 
 from oomphony.allocator import shm
 from oomphony.allocator.fill import PAGE_B, Filler, read_into_cache, write_file
+from oomphony.lifeline import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 EXIT_PARENT_GONE = 3
 EXIT_NOT_CAGED = 4
 MIN_WAIT_S = 0.005  # pacing granularity: a chunk every 5 ms at most (150 MiB/s → 750 KiB)
 BURST_S = 0.05  # never catch up more than 50 ms of allocation after a stall
 UNLIMITED_STEP_B = 1024 * 1024  # 1 MiB beat 4 MiB steps at unlimited rate here
 CACHE_STEP_B = 256 * 1024  # small reads: a SIGKILL waits for the read in flight
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """SIGKILL us when the parent dies; exit now if it already has."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:
-        os._exit(EXIT_PARENT_GONE)
 
 
 def volunteer(score: int = 1000) -> None:
@@ -201,7 +188,7 @@ class Child:
 
 
 def main(args) -> int:
-    die_with_parent(args.parent)
+    die_with_parent(args.parent, exit_status=EXIT_PARENT_GONE)
     volunteer(1000)
     if args.cgroup is not None:
         enter_cage(Path(args.cgroup))
