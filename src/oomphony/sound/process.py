@@ -209,7 +209,12 @@ class AudioProcess:
                 return self._conn.recv()
         except (EOFError, OSError):
             pass
-        return "error", f"audio process did not start (exit status {self.proc.poll()})"
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(1.0)
+        status = self.proc.poll()
+        if status is None:
+            return "error", f"audio process did not answer in {timeout_s:g} s"
+        return "error", f"audio process ended at start-up (exit status {status})"
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -80,9 +80,10 @@ class WavSink:
     def __init__(self, path: str | Path, sr: int = SAMPLE_RATE_HZ, seed: int = 0) -> None:
         self.path = Path(path)
         try:
-            self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")  # noqa: SIM115
+            self._fh = open(self.path, "wb")  # noqa: SIM115 (closed in close())
         except OSError as err:
             raise UsageError(f"cannot write audio file {self.path}: {err.strerror}") from err
+        self._wav: wave.Wave_write | None = wave.open(self._fh, "wb")  # noqa: SIM115
         self._wav.setnchannels(CHANNELS)
         self._wav.setsampwidth(2)
         self._wav.setframerate(sr)
@@ -113,6 +114,7 @@ class WavSink:
         self.renderer.finish(end_t_s)
         try:
             self._wav.close()
+            self._fh.close()
         except OSError as err:
             log.warning("audio file %s: close failed (%s)", self.path, err)
         self._wav = None

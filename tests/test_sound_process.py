@@ -1,0 +1,341 @@
+"""The sound's sinks: the WAV file, the audio process on a real (dummy, real-time paced)
+JACK device, and the fallbacks when PortAudio or a device is missing."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oomphony.cues import Act, Cues
+from oomphony.errors import UsageError
+from oomphony.frame import OomKill
+from oomphony.sound.analysis import MIB, count_clicks, first_above, frame_for, rms_db
+from oomphony.sound.output import AudioOutput
+from oomphony.sound.params import SAMPLE_RATE_HZ
+from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME
+from oomphony.sound.sinks import TAIL_S
+from oomphony.sound.voices import STING_PEAK
+
+SR = SAMPLE_RATE_HZ
+STAGE = PRESET_BY_NAME["stage"]
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, SR)
+        raw = w.readframes(w.getnframes())
+    return np.frombuffer(raw, np.int16).reshape(-1, 2).astype(np.float32) / 32767.0
+
+
+# --- a scripted show: idle, allocating, swapping, the kill, the aftermath ------------
+
+IDLE, ALLOC, SWAP, KILL_T, END = (0.0, 1.0), (1.0, 2.0), (2.0, 3.0), 3.4567, 6.0
+SWAP_BPS = 24 * MIB
+KILL = OomKill(KILL_T, 999, "python3", 200 * MIB, "sim", None)
+
+
+def show_step(t: float) -> tuple:
+    """(frame, cues) at show time t; telemetry at 100 Hz, the kill known 4 ms late."""
+    tf = int(t * 100) / 100
+    known = tf >= KILL_T + 0.004
+    alloc = ALLOC[0] <= tf < ALLOC[1]
+    swap = SWAP[0] <= tf < KILL_T
+    frame = frame_for(
+        tf,
+        rate_bps=80 * MIB if alloc else 0.0,
+        swapout_bps=SWAP_BPS if swap else 0.0,
+        used_frac=0.9 if swap else 0.5,
+        alive=not known,
+    )
+    cues = Cues(
+        t_s=t,
+        act=Act.KILL if known else Act.OVERTURE,
+        kill=KILL if known else None,
+        kill_t_s=KILL_T if known else None,
+    )
+    return frame, cues
+
+
+def play(out: AudioOutput, fps: float = 60.0, end: float = END, pace: bool = False) -> None:
+    t0 = time.monotonic()
+    for i in range(int(end * fps) + 1):
+        t = i / fps
+        if pace:
+            time.sleep(max(0.0, t0 + t - time.monotonic()))
+        frame, cues = show_step(t)
+        out.update(t, frame, cues)
+
+
+def window(x: np.ndarray, span: tuple[float, float]) -> np.ndarray:
+    return x[int(span[0] * SR) : int(span[1] * SR)]
+
+
+@pytest.mark.parametrize("fps", [30.0, 60.0, 144.0])
+def test_wav_follows_the_show(tmp_path: Path, fps: float) -> None:
+    path = tmp_path / "t.wav"
+    out = AudioOutput.open(no_audio=True, wav_path=path)
+    assert out.status == "wav only" and out.notice is None
+    play(out, fps)
+    out.close(END)
+    out.close(END)  # idempotent
+    x = read_wav(path)
+    assert len(x) == round((END + TAIL_S) * SR)  # sample 0 is t = 0 of the show clock
+    # louder while allocating
+    assert rms_db(window(x, (1.2, 1.9))) > rms_db(window(x, (0.2, 0.9))) + 10
+    # crackles while swapping, at the swap rate
+    clicks = count_clicks(window(x, (2.2, 3.2)), threshold=0.05)
+    expected = SWAP_BPS / PAGE_B / STAGE.pages_per_click
+    assert abs(clicks - expected) <= 0.1 * expected
+    # the sting at the kill time
+    onset = first_above(x, 0.75 * STING_PEAK * STAGE.master, int(3.0 * SR))
+    assert onset is not None and abs(onset / SR - KILL_T) <= 0.05
+    # then silence
+    sting = rms_db(x[onset : onset + SR // 5])
+    assert sting - rms_db(window(x, (KILL_T + 1.3, KILL_T + 2.3))) >= 30
+
+
+def test_wav_unwritable_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot write audio file"):
+        AudioOutput.open(no_audio=True, wav_path=tmp_path / "no" / "such" / "dir.wav")
+
+
+def test_no_audio_is_silent_and_cheap() -> None:
+    out = AudioOutput.open(no_audio=True)
+    assert out.status.startswith("off") and out.notice is None
+    frame, cues = show_step(1.5)
+    out.update(1.5, frame, cues)
+    out.set_muted(True)
+    assert out.counters() == (0, 0.0)
+    out.close()
+
+
+def test_unknown_preset_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="preset"):
+        AudioOutput.open(no_audio=True, preset="disco")
+
+
+def test_muted_wav_is_silent(tmp_path: Path) -> None:
+    path = tmp_path / "m.wav"
+    out = AudioOutput.open(no_audio=True, wav_path=path)
+    out.set_muted(True)
+    play(out, end=2.0)
+    out.close(2.0)
+    assert float(np.abs(read_wav(path)).max()) < 1e-3
+
+
+# --- fallbacks: a PortAudio-less machine, a machine without devices -------------------
+
+
+@pytest.fixture
+def no_portaudio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `import sounddevice` does where libportaudio2 is missing (a fixture for
+    what this machine cannot be): raise OSError."""
+    fake = tmp_path / "fake_site"
+    fake.mkdir()
+    (fake / "sounddevice.py").write_text(
+        'raise OSError("PortAudio library not found")\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")]))
+
+
+_COUNT_OUTPUTS = (
+    "import sounddevice as sd; print(sum(d['max_output_channels'] > 0 for d in sd.query_devices()))"
+)
+
+
+@pytest.fixture
+def no_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real PortAudio with nothing to play on: no JACK server by that name (and no
+    autostart), and a machine without a sound card (else: skip)."""
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"oomphony-none-{os.getpid()}")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    probe = subprocess.run(
+        [sys.executable, "-c", _COUNT_OUTPUTS], capture_output=True, text=True, timeout=30
+    )
+    if probe.returncode != 0:
+        pytest.skip("PortAudio is not usable here")
+    if int(probe.stdout.split()[-1]) > 0:
+        pytest.skip("this machine has an audio output device: the no-device path is unreachable")
+
+
+@pytest.mark.parametrize("device", [None, "system", 3])
+def test_no_portaudio_goes_on_silent(no_portaudio: None, device: object, tmp_path: Path) -> None:
+    out = AudioOutput.open(device=device, wav_path=tmp_path / "w.wav")
+    assert out.notice == "no PortAudio (install libportaudio2): the show goes on silent"
+    assert out.status.startswith("silent: no PortAudio")
+    play(out, end=0.5)
+    assert out.counters() == (0, 0.0)
+    out.close()
+    assert len(read_wav(tmp_path / "w.wav")) > 0  # the WAV is still written
+
+
+@pytest.mark.parametrize("device", [None, "system"])
+def test_no_device_goes_on_silent(no_devices: None, device: object) -> None:
+    out = AudioOutput.open(device=device)
+    assert out.notice == "no audio output device: the show goes on silent"
+    assert "\n" not in out.notice
+    out.close()
+
+
+# --- the real thing: a JACK dummy device, paced in real time --------------------------
+
+
+@pytest.fixture(scope="module")
+def jack_server() -> Iterator[str]:
+    name = f"oomphony-test-{os.getpid()}"
+    rt = ["-R"] if os.geteuid() == 0 else ["--no-realtime"]
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
+    proc = subprocess.Popen(
+        ["jackd", *rt, "-n", name, "-d", "dummy", "-r", str(SR), "-p", "512"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        ready = subprocess.run(
+            ["jack_wait", "-s", name, "-w", "-t", "10"], env=env, capture_output=True, timeout=15
+        )
+        if ready.returncode != 0 or proc.poll() is not None:
+            pytest.fail(f"jackd did not start: {proc.stderr.read(2000) if proc.poll() else ''}")
+        saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+        os.environ["JACK_DEFAULT_SERVER"] = name
+        os.environ["JACK_NO_START_SERVER"] = "1"
+        yield name
+    finally:
+        for k, v in locals().get("saved", {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        proc.stderr.close()
+        for leftover in [
+            *Path("/dev/shm").glob(f"jack_sem.*_{name}_*"),
+            *Path("/tmp").glob(f"jack_{name}_*"),
+        ]:
+            leftover.unlink(missing_ok=True)  # the server's and its clients' semaphores
+
+
+@pytest.mark.audio
+def test_device_stream_plays(jack_server: str, tmp_path: Path) -> None:
+    out = AudioOutput.open(wav_path=tmp_path / "both.wav")
+    try:
+        assert out.notice is None
+        assert out.status.startswith("jack: system (48 kHz, 512)"), out.status
+        assert out.mlock is not None and out.mlock.startswith(("locked", "refused"))
+        play(out, end=1.0, pace=True)
+        _underflows, worst_ms = out.counters()
+        calls = out._proc.shared.counters()[2]
+        assert calls >= 0.8 * SR / 512 and worst_ms > 0.0
+    finally:
+        out.close(1.0)
+    assert out._proc.proc.poll() is not None  # the audio process is gone
+    assert len(read_wav(tmp_path / "both.wav")) == round((1.0 + TAIL_S) * SR)
+
+
+@pytest.mark.audio
+def test_unknown_device_is_a_usage_error(jack_server: str) -> None:
+    with pytest.raises(UsageError, match=r"unknown audio device 'no-such-card'.*system"):
+        AudioOutput.open(device="no-such-card")
+
+
+@pytest.mark.audio
+@pytest.mark.parametrize("device", ["system", 0, "0"])
+def test_named_device(jack_server: str, device: object) -> None:
+    out = AudioOutput.open(device=device, latency="low")
+    try:
+        assert out.status.startswith("jack: system")
+    finally:
+        out.close()
+
+
+def _hostile(seconds: float) -> int:
+    """A pure-Python loop and large collections over many objects, for `seconds`."""
+    junk = [(i, [i]) for i in range(400_000)]  # ~400 k GC-tracked containers
+    end, n = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        for i in range(200_000):
+            n += i * i % 7
+        gc.collect()
+    del junk
+    return n
+
+
+@pytest.mark.audio
+@pytest.mark.slow
+def test_no_underflows_under_a_hostile_show(jack_server: str) -> None:
+    out = AudioOutput.open()
+    try:
+        frame, cues = show_step(1.5)
+        out.update(0.0, frame, cues)  # the bed plays (allocating) throughout
+        before_u, _ = out.counters()
+        before_calls = out._proc.shared.counters()[2]
+        _hostile(10.0)
+        underflows, _worst = out.counters()
+        calls = out._proc.shared.counters()[2] - before_calls
+    finally:
+        out.close()
+    assert calls >= 0.9 * 10.0 * SR / 512  # it really played for 10 s
+    assert underflows - before_u == 0
+
+
+_PARENT = textwrap.dedent(
+    """
+    import os, sys, time
+    from oomphony.sound.output import AudioOutput
+    out = AudioOutput.open()
+    print(out._proc.proc.pid if out._proc else -1, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.audio
+def test_audio_process_dies_with_its_parent(jack_server: str) -> None:
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert child > 0
+        assert not _gone(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if _gone(child):
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the audio process outlived its parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(5)
+        parent.stdout.close()
+
+
+def _gone(pid: int) -> bool:
+    """Dead or a zombie (the orphan's new parent may not reap it at once)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
