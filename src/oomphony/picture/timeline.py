@@ -45,13 +45,19 @@ class History:
         self.samples: deque[Sample] = deque()
         self.markers: deque[Marker] = deque()
         self.has_swap = False
+        self._bucket_t: float | None = None  # when the newest stored sample's bucket began
 
     def add(self, sample: Sample, *, has_swap: bool) -> None:
         self.has_swap = has_swap
-        if self.samples and sample.t_s - self.samples[-1].t_s < SAMPLE_S:
+        if (
+            self.samples
+            and self._bucket_t is not None
+            and 0 <= sample.t_s - self._bucket_t < SAMPLE_S
+        ):
             self.samples[-1] = sample  # keep the newest value of this quarter second
         else:
             self.samples.append(sample)
+            self._bucket_t = sample.t_s
         self._trim(sample.t_s)
 
     def mark(self, t_s: float, label: str, kind: str) -> None:
@@ -64,6 +70,7 @@ class History:
             self.markers.popleft()
 
     def clear(self) -> None:
+        self._bucket_t = None
         self.samples.clear()
         self.markers.clear()
 
