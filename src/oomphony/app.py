@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from oomphony.errors import UsageError
+from oomphony.errors import CageError, UsageError
 from oomphony.live import LivePlan, LiveSource
 from oomphony.record import PlainDirector
 from oomphony.runner import Runner, RunOptions
@@ -148,5 +148,177 @@ def _open_audio(args: argparse.Namespace, *, default_silent: bool, preset: str =
     return out
 
 
+# The simulator's cage when neither the command line nor the setlist gives one: the size
+# the talk was tried at on the developers' machines (a 512 MiB cage, 256 MiB of swap).
+SIM_MEMORY_B = 512 * 1024 * 1024
+SIM_SWAP_B = 256 * 1024 * 1024
+# Headless, nobody can press a key: a setlist's "until key" waits this long instead.
+HEADLESS_KEY_WAIT_S = 5.0
+
+
+def _machine_has_swap() -> bool:
+    from oomphony.telemetry import read_meminfo
+
+    return read_meminfo().get("SwapTotal", 0) > 0
+
+
+def _setlist_cache_b(setlist, memory_b: int) -> int:
+    """The largest page-cache fill a setlist asks for, in bytes of this cage."""
+    wants = [a.fill_cache for a in setlist.acts if a.fill_cache is not None]
+    sizes = [int(w.value * memory_b) if w.relative else int(w.value) for w in wants]
+    return min(max(sizes, default=0), int(memory_b * 0.9))
+
+
+def _pick_backend(args: argparse.Namespace) -> str:
+    backend = args.backend
+    if backend == "auto" and args.trace:
+        backend = "replay"
+    if backend == "replay" and not args.trace:
+        raise UsageError("--backend replay needs --trace FILE (a trace from record or --record)")
+    if args.trace and backend != "replay":
+        raise UsageError(f"--trace replays a trace; it does not go with --backend {backend}")
+    if backend == "live" and args.speed != 1.0:
+        raise UsageError("--speed works with the sim and replay backends; live runs at 1x")
+    return backend
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    raise UsageError("'oomphony run' is not built yet; use 'oomphony record FILE.jsonl'")
+    from oomphony.errors import DisplayError
+    from oomphony.show.director import Director
+    from oomphony.show.setlist import load_setlist
+
+    setlist = load_setlist(args.setlist)
+    backend = _pick_backend(args)
+    if backend in ("auto", "live"):
+        confirm_global(args)
+    if backend == "replay":
+        read_trace(args.trace)  # an unreadable or broken trace fails now, with one line
+    memory_arg = args.memory if args.memory is not None else setlist.memory_b
+    swap_arg = args.swap if args.swap is not None else setlist.swap_b
+    trace = TraceWriter(args.record) if args.record else None
+
+    view = None
+    if args.display != "none" or args.screenshots:
+        from oomphony.view import View
+
+        try:
+            view = View.open(
+                args.display,
+                preset=setlist.picture_preset,
+                palette=args.palette,
+                seed=args.seed,
+                screenshots=args.screenshots,
+            )
+        except DisplayError as err:
+            notice(f"{err}")
+            notice("running without a picture (--display none)")
+    interactive = view is not None and view.interactive
+    audio = _open_audio(args, default_silent=False, preset=setlist.sound_preset)
+    loop = args.display == "kiosk" or setlist.loop
+    state = {"backend": backend, "shows": 0}
+
+    def make_show():
+        state["shows"] += 1
+        source = None
+        if state["backend"] in ("auto", "live"):
+            source = _start_live(args, setlist, memory_arg, swap_arg, state)
+        if state["backend"] == "sim":
+            from oomphony.show.sim import SimSource
+
+            source = SimSource(
+                memory_b=memory_arg or SIM_MEMORY_B,
+                swap_b=SIM_SWAP_B if swap_arg is None else swap_arg,
+                seed=args.seed + state["shows"] - 1,
+                caged=not args.global_,
+            )
+            source.start()
+        elif state["backend"] == "replay":
+            from oomphony.show.replay import ReplaySource
+
+            source = ReplaySource(args.trace)
+            source.start()
+        has_swap = _has_swap(state["backend"], source)
+        director = Director(
+            setlist,
+            has_swap=has_swap,
+            key_wait_s=None if interactive else HEADLESS_KEY_WAIT_S,
+        )
+        return source, director
+
+    runner = Runner(
+        trace=trace,
+        audio=audio,
+        view=view,
+        options=RunOptions(
+            speed=args.speed,
+            sample_hz=LIVE_SAMPLE_HZ if backend == "live" else 50.0,
+            duration_s=args.duration,
+            max_shows=args.shows,
+        ),
+        backend=backend,
+    )
+    try:
+        results = runner.run_loop(make_show, loop=loop)
+    finally:
+        if view is not None:
+            view.close()
+        if trace is not None:
+            trace.close()
+        if audio is not None:
+            audio.close()
+    if not interactive:
+        _print_run(results, state["backend"], args)
+    return 0
+
+
+def _start_live(args, setlist, memory_arg, swap_arg, state):
+    """A started live source; under --backend auto, a cage that cannot be made falls back
+    to the simulator (once, with a notice)."""
+    try:
+        memory_b, swap_b = resolve_sizes(memory_arg, swap_arg, global_=args.global_)
+        plan = LivePlan(
+            memory_b=memory_b,
+            swap_b=swap_b,
+            cache_b=0,
+            rate_bps=0.0,
+            cache_file_b=_setlist_cache_b(setlist, memory_b or GLOBAL_CACHE_CAP_B),
+        )
+        source = LiveSource(plan)
+        source.start()
+    except CageError as err:
+        if state["backend"] != "auto":
+            raise
+        notice(f"{err}")
+        notice("running the simulator instead (--backend sim); 'oomphony doctor' says more")
+        state["backend"] = "sim"
+        return None
+    state["backend"] = "live"
+    for line in source.fallbacks:
+        notice(line)
+    return source
+
+
+def _has_swap(backend: str, source) -> bool:
+    if backend == "live":
+        return _machine_has_swap() and (source.plan.swap_b > 0 or source.plan.memory_b is None)
+    if backend == "sim":
+        return source.swap_b > 0
+    return True  # replay: the trace shows whatever it shows
+
+
+def _print_run(results, backend: str, args: argparse.Namespace) -> None:
+    from oomphony.frame import ActEvent, OomKill
+
+    for n, res in enumerate(results, start=1):
+        acts = [e.name for e in res.events if isinstance(e, ActEvent) and not e.recognised]
+        kills = [e for e in res.events if isinstance(e, OomKill)]
+        head = f"show {n}" if len(results) > 1 else "show"
+        print(f"{head} ({backend}): {res.t_end_s:.1f} s, ended: {res.reason}")
+        if acts:
+            print(f"  acts: {' → '.join(acts)}")
+        for k in kills:
+            print(f"  OOM kill at {k.t_s:.2f} s: pid {k.pid} ({k.comm})")
+            if k.kernel_line:
+                print(f"  kernel: {k.kernel_line}")
+    if args.record:
+        print(f"trace: {args.record}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", type=_positive("--speed"), default=1.0)
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--duration", type=_positive("--duration"), help="stop after S seconds")
+    run.add_argument("--shows", type=int, help="a looping show (kiosk) stops after N shows")
+    run.add_argument(
+        "--screenshots", metavar="DIR", help="save a PNG of each act into DIR (for slides)"
+    )
 
     rec = sub.add_parser("record", help="a live run in a cage: trace only, then a summary")
     rec.add_argument("file", metavar="FILE.jsonl")
@@ -117,7 +122,16 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 
 # Options whose value may start with '-' (argparse would take "-5MiB/s" for an option and
 # report a missing value instead of the bad value the user typed).
-_VALUE_OPTIONS = ("--memory", "--swap", "--cache", "--rate", "--speed", "--duration", "--seed")
+_VALUE_OPTIONS = (
+    "--memory",
+    "--swap",
+    "--cache",
+    "--rate",
+    "--speed",
+    "--duration",
+    "--seed",
+    "--shows",
+)
 
 
 def _join_dashed_values(args: list[str]) -> list[str]:
@@ -134,6 +148,7 @@ def _join_dashed_values(args: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     args_list = _join_dashed_values(list(sys.argv[1:] if argv is None else argv))
     if not args_list or (
         args_list[0].startswith("-")

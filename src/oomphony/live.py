@@ -26,13 +26,16 @@ CONFIRM_GRACE_S = 0.5
 
 @dataclass(frozen=True, slots=True)
 class LivePlan:
-    """What the live show runs: cage size (None for --global), cache fill, rate, sleeper."""
+    """What the live show runs: cage size (None for --global), cache fill, rate, sleeper.
+    A setlist run starts with nothing (the director's commands drive the allocator) and
+    only prepares a cache file of `cache_file_b` for its cache act."""
 
     memory_b: int | None
     swap_b: int
     cache_b: int
     rate_bps: float
     sleeper_b: int = 0
+    cache_file_b: int = 0
 
 
 class LiveSource:
@@ -75,6 +78,7 @@ class LiveSource:
             rate_bps=self.plan.rate_bps,
             cache_b=self.plan.cache_b,
             sleeper_b=self.plan.sleeper_b,
+            cache_file_b=self.plan.cache_file_b,
         )
         self._kills = []
         self._exit_seen_t = None

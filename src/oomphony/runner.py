@@ -89,33 +89,46 @@ class Runner:
     def run_show(self, source: Source, director: Director) -> ShowResult:
         opt = self.opt
         real_start = time.monotonic()
-        t = 0.0
-        next_frame_t = 0.0
         frame_period = 1.0 / opt.sample_hz
+        # Simulated sources are stepped in sub-steps of one trace period, so the trace has
+        # frames at `sample_hz` of show time whatever the picture's frame rate and speed.
+        # The live source is sampled once per picture frame: it has one present moment.
+        substep = source.name != "live"
         result = ShowResult(t_end_s=0.0, reason="finished")
-        dt = 0.0
+        t = target = 0.0
+        next_frame_t = 0.0
         keys: tuple[str, ...] = ()
+        picture_dt = 0.0
         while True:
-            frame, events = source.step(t + self.clock_offset_s)
-            cues, commands, acts = director.step(frame, events, dt, keys)
-            for cmd in commands:
-                source.command(cmd)
-            self._write(frame, events, acts, t, next_frame_t, result)
-            if t >= next_frame_t:
-                next_frame_t += frame_period * max(1, int((t - next_frame_t) / frame_period) + 1)
+            while True:
+                step_dt = min(frame_period, target - t) if substep else target - t
+                t = t + step_dt if target - t > 1e-9 else target
+                frame, events = source.step(t + self.clock_offset_s)
+                cues, commands, acts = director.step(frame, events, step_dt, keys)
+                keys = ()
+                for cmd in commands:
+                    source.command(cmd)
+                result.events.extend(events)
+                result.events.extend(acts)
+                if self.trace is not None:
+                    if t >= next_frame_t - 1e-9:
+                        self.trace.frame(frame)
+                        next_frame_t += frame_period
+                        if next_frame_t <= t:  # a long stall (live): do not write a burst
+                            next_frame_t = t + frame_period
+                    for ev in (*events, *acts):
+                        self.trace.event(ev)
+                if t >= target - 1e-9 or director.finished or source.done:
+                    break
             result.last_frame, result.last_cues = frame, cues
             if self.audio is not None:
                 self.audio.update(t + self.clock_offset_s, frame, cues)
-            keys = ()
             if self.view is not None:
-                actions = self.view.frame(dt, frame, cues, self._hud_fields(source))
+                actions = self.view.frame(picture_dt, frame, cues, self._hud_fields(source))
                 keys = self._act_on(actions, source)
-            if self.quit:
-                result.reason = "quit"
-                break
-            if self._restart:
+            if self.quit or self._restart:
+                result.reason = "quit" if self.quit else "restart"
                 self._restart = False
-                result.reason = "restart"
                 break
             if director.finished:
                 result.reason = "finished"
@@ -126,27 +139,16 @@ class Runner:
             if opt.duration_s is not None and t >= opt.duration_s:
                 result.reason = "duration"
                 break
-            # advance the clock
             if self.view is not None:
-                dt = self.view.tick(opt.fps) * opt.speed
+                picture_dt = self.view.tick(opt.fps) * opt.speed
+                target = t + picture_dt
             else:
-                dt = frame_period
-                ahead = (t + dt) / opt.speed - (time.monotonic() - real_start)
+                target = t + frame_period
+                ahead = target / opt.speed - (time.monotonic() - real_start)
                 if ahead > 0:
                     time.sleep(ahead)
-            t += dt
         result.t_end_s = t
         return result
-
-    def _write(self, frame, events, acts, t, next_frame_t, result) -> None:
-        result.events.extend(events)
-        result.events.extend(acts)
-        if self.trace is None:
-            return
-        if t >= next_frame_t:
-            self.trace.frame(frame)
-        for ev in (*events, *acts):
-            self.trace.event(ev)
 
     def _hud_fields(self, source: Source) -> dict[str, Any]:
         underflows = self.audio.counters()[0] if self.audio is not None else 0

@@ -116,15 +116,19 @@ class Allocator:
         cache_b: int = 0,
         sleeper_b: int = 0,
         cache_dir: Path | None = None,
+        cache_file_b: int = 0,
     ) -> Allocator:
-        """Spawn the allocator (and the sleeper when `sleeper_b`); see the module doc."""
+        """Spawn the allocator (and the sleeper when `sleeper_b`); see the module doc.
+        `cache_b` is read into the page cache at once; `cache_file_b` only prepares a file
+        that large for later `FillCache` commands (a setlist's cache act)."""
         shm_fd, progress_map = shm.create()
         cache_fd = cache_path = None
-        directory = cache_dir or real_disk_dir()
-        if directory is None:
+        file_b = max(cache_b, cache_file_b)
+        directory = (cache_dir or real_disk_dir()) if file_b > 0 else None
+        if file_b > 0 and directory is None:
             log.warning("no directory on a real disk: the page-cache fill is skipped")
-        else:
-            cache_fd, cache_path = make_cache_file(directory, cache_b)
+        elif directory is not None:
+            cache_fd, cache_path = make_cache_file(directory, file_b)
             os.set_inheritable(cache_fd, True)
         cmd_r, cmd_w = os.pipe()
         os.set_blocking(cmd_w, False)

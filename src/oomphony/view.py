@@ -1,0 +1,131 @@
+"""The picture as the runner sees it: a display, a stage, a clock, and screenshots.
+
+`View.frame` runs one picture frame (events → update → draw → flip) and returns the
+live-control actions as the runner's action names.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pygame
+
+from oomphony.cues import Act, Cues
+from oomphony.frame import MemoryFrame
+from oomphony.picture import Action, Display, HudInfo, Stage
+
+log = logging.getLogger(__name__)
+
+_NAMES = {
+    Action.PAUSE: "pause",
+    Action.RATE_UP: "rate_up",
+    Action.RATE_DOWN: "rate_down",
+    Action.NEXT_ACT: "next",
+    Action.KILL: "kill",
+    Action.RESTART: "restart",
+    Action.MUTE: "mute",
+    Action.QUIT: "quit",
+}
+# How long into an act its screenshot is taken (show seconds): long enough for the act's
+# look to settle; the kill screen types the kernel's line out (~2 s for a 180-character line).
+SHOT_DELAY_S = {Act.KILL: 2.6}
+DEFAULT_SHOT_DELAY_S = 1.5
+
+
+class View:
+    def __init__(
+        self, display: Display, stage: Stage, *, screenshots: str | Path | None = None
+    ) -> None:
+        self.display = display
+        self.stage = stage
+        self.clock = pygame.time.Clock()
+        self.hud_on = False
+        self.help_on = False
+        self._frame_ms = 0.0
+        self._shots = Path(screenshots) if screenshots else None
+        self._shot_n = 0
+        self._act: Act | None = None
+        self._act_since = 0.0
+        self._act_shot = False
+        if self._shots is not None:
+            self._shots.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def open(
+        cls,
+        mode: str,
+        *,
+        preset: str = "stage",
+        palette: str = "default",
+        seed: int = 0,
+        screenshots: str | Path | None = None,
+    ) -> View:
+        display = Display.open(mode)
+        stage = Stage(display.size, preset=preset, palette=palette, seed=seed)
+        stage.kiosk = display.kiosk
+        return cls(display, stage, screenshots=screenshots)
+
+    @property
+    def interactive(self) -> bool:
+        """Somebody can press keys (a real window or screen)."""
+        return self.display.mode != "none"
+
+    def frame(
+        self, dt_s: float, frame: MemoryFrame, cues: Cues, hud_fields: dict[str, Any]
+    ) -> list[str]:
+        started = time.perf_counter()
+        names: list[str] = []
+        for action in self.display.poll(time.monotonic()):
+            if action is Action.HUD:
+                self.hud_on = not self.hud_on
+            elif action is Action.HELP:
+                self.help_on = not self.help_on
+            elif action is Action.RESIZE:
+                self.stage.resize(self.display.size)
+            elif action in _NAMES:
+                names.append(_NAMES[action])
+        self.stage.update(dt_s, frame, cues)
+        hud = None
+        if self.hud_on:
+            hud = HudInfo(
+                fps=self.clock.get_fps(),
+                frame_ms=self._frame_ms,
+                audio=hud_fields.get("audio", ""),
+                underflows=hud_fields.get("underflows", 0),
+                backend=hud_fields.get("backend", ""),
+                cage=hud_fields.get("cage", ""),
+                fallbacks=hud_fields.get("fallbacks", ()),
+            )
+        self.stage.draw(self.display.surface, hud, self.help_on)
+        self.display.flip()
+        self._maybe_screenshot(cues)
+        self._frame_ms = (time.perf_counter() - started) * 1000
+        return names
+
+    def _maybe_screenshot(self, cues: Cues) -> None:
+        """With --screenshots: one PNG per act, taken once the act has settled."""
+        if self._shots is None:
+            return
+        if cues.act != self._act:
+            self._act, self._act_since, self._act_shot = cues.act, cues.t_s, False
+        delay = SHOT_DELAY_S.get(cues.act, DEFAULT_SHOT_DELAY_S)
+        if not self._act_shot and cues.t_s - self._act_since >= delay:
+            self._act_shot = True
+            self._shot_n += 1
+            path = self._shots / f"{self._shot_n:02d}-{cues.act.value}.png"
+            self.display.screenshot(path)
+            log.info("screenshot %s", path)
+
+    def tick(self, fps: int) -> float:
+        """Wait for the next frame (clock.tick, never tick_busy_loop); real seconds."""
+        return self.clock.tick(fps) / 1000.0
+
+    def reset(self) -> None:
+        self.stage.reset()
+        self._act = None
+
+    def close(self) -> None:
+        self.display.close()
