@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from oomphony.errors import CageError, UsageError
 from oomphony.live import LivePlan, LiveSource
 from oomphony.record import PlainDirector
-from oomphony.runner import Runner, RunOptions
+from oomphony.runner import Director, Runner, RunOptions
+from oomphony.source import Source
 from oomphony.summary import summarise
 from oomphony.trace import TraceWriter, read_trace
 from oomphony.units import GiB, format_size
@@ -182,9 +186,28 @@ def _pick_backend(args: argparse.Namespace) -> str:
     return backend
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+@dataclass
+class PreparedRun:
+    """Everything `oomphony run` assembled, ready to go (tests reach in here)."""
+
+    runner: Runner
+    make_show: Callable[[], tuple[Source, Director]]
+    loop: bool
+    state: dict[str, Any]
+    interactive: bool
+
+    def close(self) -> None:
+        if self.runner.view is not None:
+            self.runner.view.close()
+        if self.runner.trace is not None:
+            self.runner.trace.close()
+        if self.runner.audio is not None:
+            self.runner.audio.close()
+
+
+def prepare_run(args: argparse.Namespace) -> PreparedRun:
     from oomphony.errors import DisplayError
-    from oomphony.show.director import Director
+    from oomphony.show.director import Director as SetlistDirector
     from oomphony.show.setlist import load_setlist
 
     setlist = load_setlist(args.setlist)
@@ -214,10 +237,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             notice("running without a picture (--display none)")
     interactive = view is not None and view.interactive
     audio = _open_audio(args, default_silent=False, preset=setlist.sound_preset)
-    loop = args.display == "kiosk" or setlist.loop
-    state = {"backend": backend, "shows": 0}
+    state: dict[str, Any] = {"backend": backend, "shows": 0}
 
-    def make_show():
+    def make_show() -> tuple[Source, Director]:
         state["shows"] += 1
         source = None
         if state["backend"] in ("auto", "live"):
@@ -237,10 +259,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             source = ReplaySource(args.trace)
             source.start()
-        has_swap = _has_swap(state["backend"], source)
-        director = Director(
+        director = SetlistDirector(
             setlist,
-            has_swap=has_swap,
+            has_swap=_has_swap(state["backend"], source),
             key_wait_s=None if interactive else HEADLESS_KEY_WAIT_S,
         )
         return source, director
@@ -257,17 +278,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         ),
         backend=backend,
     )
+    loop = args.display == "kiosk" or setlist.loop
+    return PreparedRun(runner, make_show, loop, state, interactive)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    prepared = prepare_run(args)
     try:
-        results = runner.run_loop(make_show, loop=loop)
+        results = prepared.runner.run_loop(prepared.make_show, loop=prepared.loop)
     finally:
-        if view is not None:
-            view.close()
-        if trace is not None:
-            trace.close()
-        if audio is not None:
-            audio.close()
-    if not interactive:
-        _print_run(results, state["backend"], args)
+        prepared.close()
+    if not prepared.interactive:
+        _print_run(results, prepared.state["backend"], args)
     return 0
 
 

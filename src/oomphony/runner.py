@@ -23,6 +23,8 @@ from oomphony.trace import TraceWriter
 
 log = logging.getLogger(__name__)
 
+KEEP_RESULTS = 100
+
 
 class Director(Protocol):
     finished: bool
@@ -83,6 +85,8 @@ class Runner:
         self.muted = False
         self.quit = False
         self._restart = False  # R: end this show now and start a fresh one
+        # Called after each show with its number and result (kiosk soak tests, logging).
+        self.on_show_end: Callable[[int, ShowResult], None] | None = None
 
     # -- one show -------------------------------------------------------------------
 
@@ -208,6 +212,10 @@ class Runner:
                 if source is not None:
                     source.close()
             results.append(result)
+            del results[:-KEEP_RESULTS]  # a kiosk runs for days: keep only the latest shows
+            log.info("show %d ended after %.1f s: %s", shows, result.t_end_s, result.reason)
+            if self.on_show_end is not None:
+                self.on_show_end(shows, result)
             self.clock_offset_s += result.t_end_s
             if result.reason == "restart":
                 if self.view is not None:

@@ -1,0 +1,125 @@
+"""`oomphony run` end to end: the sim talk, the live speedrun and its replay, the kiosk soak."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+from test_record import leftover_cgroups
+
+from oomphony.cli import build_parser
+from oomphony.cues import Act
+from oomphony.frame import ActEvent, AllocatorExit, OomKill
+from oomphony.show.setlist import load_setlist
+from oomphony.trace import read_trace
+
+ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+
+
+def run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oomphony", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env=ENV,
+    )
+
+
+def scripted(trace) -> list[str]:
+    return [e.name for e in trace.events if isinstance(e, ActEvent) and not e.recognised]
+
+
+def recognised(trace) -> list[str]:
+    return [e.kind for e in trace.events if isinstance(e, ActEvent) and e.recognised]
+
+
+@pytest.mark.slow
+def test_sim_talk_acts_in_order_one_kill_frames_at_rate(tmp_path: Path) -> None:
+    out = run(
+        "talk", "--backend", "sim", "--speed", "20", "--display", "none", "--no-audio",
+        "--record", str(tmp_path / "t.jsonl"),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    trace = read_trace(tmp_path / "t.jsonl")
+    assert scripted(trace) == [a.name for a in load_setlist("talk").acts]
+    assert len([e for e in trace.events if isinstance(e, OomKill)]) == 1
+    steps = {round(b.t_s - a.t_s, 4) for a, b in zip(trace.frames, trace.frames[1:], strict=False)}
+    assert steps == {0.02}  # 50 Hz of show time, every frame
+
+
+@pytest.mark.cgroup
+@pytest.mark.swap
+@pytest.mark.slow
+def test_live_speedrun_then_replay_gives_the_same_acts(tmp_path: Path) -> None:
+    before = set(leftover_cgroups())
+    live = tmp_path / "live.jsonl"
+    out = run(
+        "speedrun", "--backend", "live", "--display", "none", "--no-audio",
+        "--memory", "256MiB", "--swap", "128MiB", "--record", str(live),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    trace = read_trace(live)
+    kills = [e for e in trace.events if isinstance(e, OomKill)]
+    exits = [e for e in trace.events if isinstance(e, AllocatorExit)]
+    assert len(kills) == 1 and kills[0].pid == trace.frames[0].alloc.pid
+    assert [e.how for e in exits] == ["oom_kill"]
+    acts = recognised(trace)
+    order = [Act.CACHE.value, Act.SWAP.value, Act.KILL.value]
+    assert [a for a in acts if a in order] == order
+    assert set(leftover_cgroups()) == before
+
+    replayed = tmp_path / "replayed.jsonl"
+    out = run(
+        "speedrun", "--backend", "replay", "--trace", str(live), "--speed", "8",
+        "--display", "none", "--no-audio", "--record", str(replayed),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert recognised(read_trace(replayed)) == acts
+
+
+@pytest.mark.slow
+def test_kiosk_soak_fifty_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    args = build_parser().parse_args(
+        [
+            "run",
+            "kiosk",
+            "--backend",
+            "sim",
+            "--speed",
+            "400",
+            "--display",
+            "kiosk",
+            "--no-audio",
+            "--shows",
+            "50",
+        ]
+    )
+    from oomphony.app import prepare_run
+
+    prepared = prepare_run(args)
+    me = psutil.Process()
+    children_before = {p.pid for p in me.children(recursive=True)}
+    rss: dict[int, int] = {}
+    kills: list[int] = []
+
+    def after(n: int, result) -> None:
+        rss[n] = me.memory_info().rss
+        kills.append(sum(isinstance(e, OomKill) for e in result.events))
+        assert result.reason == "finished", f"show {n} ended: {result.reason}"
+
+    prepared.runner.on_show_end = after
+    try:
+        results = prepared.runner.run_loop(prepared.make_show, loop=prepared.loop)
+    finally:
+        prepared.close()
+    assert len(results) == 50
+    assert kills == [1] * 50
+    assert abs(rss[50] - rss[5]) <= 0.10 * rss[5], (rss[5], rss[50])
+    assert {p.pid for p in me.children(recursive=True)} == children_before
