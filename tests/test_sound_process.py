@@ -191,9 +191,7 @@ def test_no_device_goes_on_silent(no_devices: None, device: object) -> None:
 # --- the real thing: a JACK dummy device, paced in real time --------------------------
 
 
-@pytest.fixture(scope="module")
-def jack_server() -> Iterator[str]:
-    name = f"oomphony-test-{os.getpid()}"
+def start_jack(name: str) -> subprocess.Popen:
     rt = ["-R"] if os.geteuid() == 0 else ["--no-realtime"]
     env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
     proc = subprocess.Popen(
@@ -201,37 +199,65 @@ def jack_server() -> Iterator[str]:
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    ready = subprocess.run(
+        ["jack_wait", "-s", name, "-w", "-t", "10"], env=env, capture_output=True, timeout=15
+    )
+    if ready.returncode != 0 or proc.poll() is not None:
+        stop_jack(proc, name)
+        pytest.fail(f"jackd did not start (exit status {proc.poll()})")
+    return proc
+
+
+def stop_jack(proc: subprocess.Popen, name: str) -> None:
+    proc.terminate()
     try:
-        ready = subprocess.run(
-            ["jack_wait", "-s", name, "-w", "-t", "10"], env=env, capture_output=True, timeout=15
-        )
-        if ready.returncode != 0 or proc.poll() is not None:
-            pytest.fail(f"jackd did not start: {proc.stderr.read(2000) if proc.poll() else ''}")
-        saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
-        os.environ["JACK_DEFAULT_SERVER"] = name
-        os.environ["JACK_NO_START_SERVER"] = "1"
-        yield name
-    finally:
-        for k, v in locals().get("saved", {}).items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        proc.terminate()
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    shm, tmp = Path("/dev/shm"), Path("/tmp")
+    for leftover in [*shm.glob(f"jack_sem.*_{name}_*"), *tmp.glob(f"jack_{name}_*")]:
+        leftover.unlink(missing_ok=True)  # the server's and its clients' semaphores
+
+
+@pytest.fixture(scope="module")
+def jack_server() -> Iterator[str]:
+    name = f"oomphony-test-{os.getpid()}"
+    proc = start_jack(name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JACK_DEFAULT_SERVER", name)
+        mp.setenv("JACK_NO_START_SERVER", "1")
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stderr.close()
-        for leftover in [
-            *Path("/dev/shm").glob(f"jack_sem.*_{name}_*"),
-            *Path("/tmp").glob(f"jack_{name}_*"),
-        ]:
-            leftover.unlink(missing_ok=True)  # the server's and its clients' semaphores
+            yield name
+        finally:
+            stop_jack(proc, name)
+
+
+@pytest.mark.audio
+def test_device_vanishing_mid_show_goes_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"oomphony-test-vanish-{os.getpid()}"
+    proc = start_jack(name)
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    try:
+        out = AudioOutput.open()
+        assert out.status.startswith("jack:")
+    finally:
+        stop_jack(proc, name)
+    try:
+        deadline = time.monotonic() + 10
+        t = 0.0
+        while out.notice is None and time.monotonic() < deadline:
+            t += 0.1
+            out.update(t, *show_step(t)[:2])
+            time.sleep(0.1)
+        assert out.notice == "the audio device stopped: the show goes on silent"
+        assert out.status.startswith("silent")
+    finally:
+        out.close()
 
 
 @pytest.mark.audio

@@ -7,6 +7,7 @@
 """
 
 from oomphony.sound.mapping import MappingState, map_frame
+from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import BLOCK_FRAMES, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.presets import PRESETS
 from oomphony.sound.synth import SynthState, new_state, render, render_into
@@ -15,6 +16,7 @@ __all__ = [
     "BLOCK_FRAMES",
     "PRESETS",
     "SAMPLE_RATE_HZ",
+    "AudioOutput",
     "MappingState",
     "SoundParams",
     "SynthState",

@@ -60,6 +60,7 @@ class AudioOutput:
         self._muted = False
         self._t_s = 0.0
         self._closed = False
+        self._lost = False  # the audio process ended during the show
 
     @classmethod
     def open(
@@ -119,6 +120,11 @@ class AudioOutput:
         self._t_s = max(self._t_s, t_s)
         if self._proc is not None:
             self._proc.shared.write(self._t_s, self._arr)
+            if not self._lost and not self._proc.alive():  # a waitpid(WNOHANG): cheap
+                self._lost = True
+                self.status = "silent: the audio device stopped"
+                self.notice = "the audio device stopped: the show goes on silent"
+                log.warning("audio process ended during the show: the show goes on silent")
         if self._wav is not None:
             self._wav.advance(self._t_s, self._arr)
 

@@ -23,16 +23,18 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
 from oomphony.sound.params import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ, SoundParams
-from oomphony.sound.shm import SIZE, SharedParams
+from oomphony.sound.shm import CALLBACKS, SIZE, SharedParams
 
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 MCL_CURRENT, MCL_FUTURE = 1, 2
+STALL_S = 2.0  # no callback for this long: the device is gone, the audio process ends
 HANDSHAKE_TIMEOUT_S = 20.0  # the child imports numpy, scipy and PortAudio: ~1 s, more when busy
 
 
@@ -147,14 +149,23 @@ def child_main(
     }
     conn.send(("ok", info))
     try:
+        calls, last_progress = -1.0, time.monotonic()
         while os.getppid() == parent_pid:
             if conn.poll(0.25) and conn.recv() == "stop":
                 break
+            now = time.monotonic()
+            if shared.stats[CALLBACKS] != calls:
+                calls, last_progress = shared.stats[CALLBACKS], now
+            elif now - last_progress > STALL_S or not stream.active:
+                # the device went away (e.g. the JACK server quit); stopping the stream
+                # would wait forever for a callback that never comes
+                os._exit(3)
     except (EOFError, OSError):
         pass  # the show is gone
     finally:
-        stream.stop()
-        stream.close()
+        with contextlib.suppress(Exception):  # a vanished server may refuse politely
+            stream.stop()
+            stream.close()
 
 
 def _attach(fd: int) -> SharedParams:
