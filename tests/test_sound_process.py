@@ -125,6 +125,12 @@ def test_unknown_preset_is_a_usage_error() -> None:
         AudioOutput.open(no_audio=True, preset="disco")
 
 
+@pytest.mark.parametrize("latency", ["fast", "-1", 0, 5.0, "nan"])
+def test_bad_latency_is_a_usage_error(latency: object) -> None:
+    with pytest.raises(UsageError, match="latency"):
+        AudioOutput.open(no_audio=True, latency=latency)
+
+
 def test_muted_wav_is_silent(tmp_path: Path) -> None:
     path = tmp_path / "m.wav"
     out = AudioOutput.open(no_audio=True, wav_path=path)

@@ -10,6 +10,7 @@ other outputs do), an unwritable WAV path.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +38,19 @@ _STATUS = {"no_portaudio": "silent: no PortAudio", "no_device": "silent: no audi
 def _short_hostapi(name: str) -> str:
     low = name.lower()
     return "jack" if "jack" in low else low.split()[0] if low else "audio"
+
+
+def _check_latency(latency: str | float) -> str | float:
+    """PortAudio's "low" / "high", or seconds (a number, or a string of one)."""
+    if latency in ("low", "high"):
+        return latency
+    try:
+        seconds = float(latency)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0.0 < seconds <= 2.0:
+        raise UsageError(f"audio latency {latency!r}: expected low, high or seconds (0–2)")
+    return seconds
 
 
 class AudioOutput:
@@ -76,6 +90,7 @@ class AudioOutput:
             raise UsageError(
                 f"unknown sound preset {preset!r} (known: {', '.join(PRESET_BY_NAME)})"
             )
+        latency = _check_latency(latency)
         wav = WavSink(wav_path) if wav_path is not None else None
         if no_audio:
             status = "wav only" if wav else "off (--no-audio)"
