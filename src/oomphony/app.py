@@ -78,6 +78,8 @@ def resolve_sizes(
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    if args.setlist:
+        return _record_setlist(args)
     confirm_global(args)
     memory_b, swap_b = resolve_sizes(args.memory, args.swap, global_=args.global_)
     if args.cache is not None:
@@ -97,8 +99,6 @@ def cmd_record(args: argparse.Namespace) -> int:
         rate_bps=args.rate,
         sleeper_b=args.sleeper,
     )
-    if args.setlist:
-        raise UsageError("record with a setlist: use 'oomphony run SETLIST --record FILE'")
 
     def make_show():
         source = LiveSource(plan)
@@ -131,6 +131,20 @@ def cmd_record(args: argparse.Namespace) -> int:
         underflows, worst = audio.counters()
         print(f"  audio: {audio.status}; {underflows} underflows, worst callback {worst:.2f} ms")
     return 0
+
+
+def _record_setlist(args: argparse.Namespace) -> int:
+    """`record FILE SETLIST`: the setlist's acts on the live backend, no window, a trace."""
+    if args.cache is not None or args.sleeper:
+        raise UsageError("with a setlist, the setlist's acts set the cache fill and sleeper")
+    run_args = argparse.Namespace(
+        **{**vars(args), "backend": "live", "trace": None, "display": "none",
+           "screenshots": None, "record": args.file, "speed": 1.0, "seed": 0,
+           "shows": None, "palette": "default"}
+    )  # fmt: skip
+    if not args.audio_out and args.audio_device is None:
+        run_args.no_audio = True
+    return cmd_run(run_args)
 
 
 def _open_audio(args: argparse.Namespace, *, default_silent: bool, preset: str = "stage"):

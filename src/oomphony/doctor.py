@@ -139,18 +139,10 @@ def check_display() -> Check:
 
 
 def check_kmsdrm() -> Check:
-    cards = sorted(Path("/dev/dri").glob("card*")) if Path("/dev/dri").is_dir() else []
-    if not cards:
-        return Check("console (KMSDRM)", False, "no /dev/dri/card*", "window or --display none")
-    usable = [c for c in cards if os.access(c, os.R_OK | os.W_OK)]
-    if not usable:
-        return Check(
-            "console (KMSDRM)",
-            False,
-            f"{cards[0]} not writable (join the 'video' group)",
-            "window or --display none",
-        )
-    return Check("console (KMSDRM)", True, f"{usable[0]} usable: --display console on a TTY")
+    from oomphony.picture.display import dri_status
+
+    usable, line = dri_status()
+    return Check("console (KMSDRM)", usable, line, "" if usable else "window or --display none")
 
 
 def check_sdl() -> Check:
