@@ -1,8 +1,12 @@
-"""The WAV of a real show: the shipped trace (a 256 MiB cage recorded on the real kernel)
-replayed into the WAV sink. Its loudness envelope must follow the trace."""
+"""The WAV of a real show must follow its trace: louder while allocating, crackles while
+swapping, the sting at the kill (±50 ms), silence after. Two real shows: the shipped trace
+(a 256 MiB cage recorded on the real kernel) replayed into the WAV sink, and a fresh
+`oomphony record … --audio-out` run in a cage here (needs root, a cgroup and swap)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -29,8 +33,36 @@ def spans(frames, pred) -> tuple[float, float]:
     return ts[0], ts[-1]
 
 
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory: pytest.TempPathFactory):
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path), "rb") as w:
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16).reshape(-1, 2) / 32767.0
+
+
+def recorded_live(tmp: Path):
+    """`oomphony record` on the real kernel, with the sound written to a WAV."""
+    trace_path, wav_path = tmp / "t.jsonl", tmp / "t.wav"
+    out = subprocess.run(
+        [sys.executable, "-m", "oomphony", "record", str(trace_path), "--memory", "192MiB",
+         "--swap", "64MiB", "--cache", "64MiB", "--rate", "150MiB/s", "--audio-out",
+         str(wav_path)],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    trace = read_trace(trace_path)
+    kill = next(ev for ev in trace.events if isinstance(ev, OomKill))
+    return trace, kill, read_wav(wav_path)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "replayed trace",
+        pytest.param("live record", marks=[pytest.mark.cgroup, pytest.mark.swap]),
+    ],
+)
+def replayed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    if request.param == "live record":
+        return recorded_live(tmp_path_factory.mktemp("live"))
     if not TRACE.exists():
         pytest.skip(f"no trace at {TRACE}")
     trace = read_trace(TRACE)
@@ -52,9 +84,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory):
         out.update(frame.t_s, frame, cues)
     end = trace.frames[-1].t_s
     out.close(end)
-    with wave.open(str(path), "rb") as w:
-        x = np.frombuffer(w.readframes(w.getnframes()), np.int16).reshape(-1, 2) / 32767.0
-    return trace, kill, x
+    return trace, kill, read_wav(path)
 
 
 def cut(x: np.ndarray, a: float, b: float) -> np.ndarray:
