@@ -27,26 +27,15 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from oomphony.lifeline import die_with_parent, preexec
 from oomphony.sound.params import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.shm import CALLBACKS, SIZE, SharedParams
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
 MCL_CURRENT, MCL_FUTURE = 1, 2
 STALL_S = 2.0  # no callback for this long: the device is gone, the audio process ends
 HANDSHAKE_TIMEOUT_S = 20.0  # the child imports numpy, scipy and PortAudio: ~1 s, more when busy
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """SIGKILL this process when its parent dies; exit now if it already has."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: the getppid polling below still ends us
-    if os.getppid() != parent_pid:
-        os._exit(0)
 
 
 def lock_memory() -> str:
@@ -114,7 +103,7 @@ def child_main(
     conn: Any, shared: SharedParams, device: str | int | None, latency: str | float, parent_pid: int
 ) -> None:
     """The audio process's body."""
-    die_with_parent(parent_pid)
+    die_with_parent(parent_pid, exit_status=0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the show's to handle
     try:
         import sounddevice as sd
@@ -208,6 +197,7 @@ class AudioProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if quiet else None,
             stderr=subprocess.DEVNULL if quiet else None,  # PortAudio/JACK chatter
+            preexec_fn=preexec(),
         )
         theirs.close()
         os.close(shm_fd)  # the mapping stays
