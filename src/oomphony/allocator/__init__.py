@@ -123,12 +123,11 @@ class Allocator:
         that large for later `FillCache` commands (a setlist's cache act)."""
         shm_fd, progress_map = shm.create()
         cache_fd = cache_path = None
-        file_b = max(cache_b, cache_file_b)
-        directory = (cache_dir or real_disk_dir()) if file_b > 0 else None
-        if file_b > 0 and directory is None:
+        directory = cache_dir or real_disk_dir()
+        if directory is None:
             log.warning("no directory on a real disk: the page-cache fill is skipped")
-        elif directory is not None:
-            cache_fd, cache_path = make_cache_file(directory, file_b)
+        else:  # even empty: a later FillCache grows it from inside the cage
+            cache_fd, cache_path = make_cache_file(directory, max(cache_b, cache_file_b))
             os.set_inheritable(cache_fd, True)
         cmd_r, cmd_w = os.pipe()
         os.set_blocking(cmd_w, False)
