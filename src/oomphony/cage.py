@@ -29,6 +29,7 @@ from typing import Any
 
 from oomphony.cgroupfs import DEFAULT_MOUNTS, CgroupRef, find_memory_controller
 from oomphony.errors import CageError, UsageError
+from oomphony.lifeline import pid_alive
 from oomphony.units import GiB, MiB, format_size
 
 log = logging.getLogger(__name__)
@@ -98,16 +99,6 @@ def _write(path: Path, value: str) -> None:
         raise CageError(f"cannot write {value!r} to {path}: {err.strerror}") from err
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def cgroup_pids(path: Path) -> list[int]:
     try:
         return [int(x) for x in (path / "cgroup.procs").read_text().split()]
@@ -140,7 +131,7 @@ def empty_and_remove(path: Path, timeout_s: float = 5.0) -> bool:
     return True
 
 
-def remove_stale(parent: Path, *, alive=_pid_alive) -> list[Path]:
+def remove_stale(parent: Path, *, alive=pid_alive) -> list[Path]:
     """Remove `oomphony-<pid>-<n>` cgroups under `parent` whose show pid is dead."""
     removed = []
     try:

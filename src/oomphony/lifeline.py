@@ -40,3 +40,14 @@ def preexec(parent_pid: int | None = None) -> Callable[[], None]:
         die_with_parent(parent, exit_status=3)
 
     return hook
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a zombie counts: it is not reaped yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

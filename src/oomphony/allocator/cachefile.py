@@ -11,9 +11,10 @@ failing both (no cage, so no reaper), by the next show's start.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from pathlib import Path
+
+from oomphony.lifeline import pid_alive
 
 CACHE_DIRS = (Path("/var/tmp"), Path.home() / ".cache", Path.cwd())
 _NAME = re.compile(r"^oomphony-cache-(\d+)-\d+\.bin$")
@@ -25,16 +26,6 @@ def cache_file_path(directory: Path, show_pid: int) -> Path:
     while (path := directory / f"oomphony-cache-{show_pid}-{n}.bin").exists():
         n += 1
     return path
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_cache_files(
@@ -49,7 +40,7 @@ def remove_cache_files(
                 if not m:
                     continue
                 pid = int(m.group(1))
-                if (owner_pid is None and not _alive(pid)) or pid == owner_pid:
+                if (owner_pid is None and not pid_alive(pid)) or pid == owner_pid:
                     with contextlib.suppress(OSError):
                         entry.unlink()
                         removed.append(entry)
