@@ -27,8 +27,6 @@ LIVE_SAMPLE_HZ = 100.0
 # Without a cage the deliberate cache fill is capped: a machine-wide show fills the real
 # page cache, and a large fill only lengthens the overture.
 GLOBAL_CACHE_CAP_B = 1 * GiB
-# The deliberate page-cache fill is about 40 % of the cage (DESIGN.md "Default sizing").
-CACHE_SHARE = 0.4
 
 
 def notice(text: str) -> None:
@@ -56,24 +54,18 @@ def resolve_sizes(
     memory_b: int | None, swap_b: int | None, *, global_: bool
 ) -> tuple[int | None, int]:
     """The cage's memory and swap: the user's, else DESIGN.md's defaults. None = no cage."""
-    from oomphony.cage import default_sizes
+    from oomphony.cage import check_sizes, default_sizes
     from oomphony.telemetry import read_meminfo
 
-    meminfo = read_meminfo()
     if global_:
         if memory_b is not None or swap_b is not None:
             raise UsageError("--global has no cage: --memory and --swap do not apply")
         return None, 0
+    meminfo = read_meminfo()
     d_mem, d_swap = default_sizes(meminfo)
-    total = meminfo.get("MemTotal", 0)
     mem = d_mem if memory_b is None else memory_b
     swap = d_swap if swap_b is None else swap_b
-    if total and mem >= total:
-        raise UsageError(
-            f"--memory {format_size(mem)} is larger than this machine's RAM ({format_size(total)})"
-        )
-    if mem < 16 * 1024 * 1024:
-        raise UsageError(f"--memory {format_size(mem)} is too small for a show (16 MiB at least)")
+    check_sizes(mem, swap, meminfo)  # before anything is opened or started
     return mem, swap
 
 
@@ -85,7 +77,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.cache is not None:
         cache_b = args.cache
     elif memory_b is not None:
-        cache_b = int(memory_b * CACHE_SHARE)
+        from oomphony.cage import cache_default_b
+
+        cache_b = cache_default_b(memory_b)
     else:
         cache_b = GLOBAL_CACHE_CAP_B
     if memory_b is not None and cache_b >= memory_b:

@@ -30,6 +30,7 @@ from typing import Any
 from oomphony.cgroupfs import DEFAULT_MOUNTS, CgroupRef, find_memory_controller
 from oomphony.errors import CageError, UsageError
 from oomphony.lifeline import pid_alive
+from oomphony.telemetry import read_meminfo
 from oomphony.units import GiB, MiB, format_size
 
 log = logging.getLogger(__name__)
@@ -64,16 +65,17 @@ def cache_default_b(memory_b: int) -> int:
     return _page_down(memory_b * 2 // 5)
 
 
-def read_meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
-    """/proc/meminfo in bytes."""
-    out: dict[str, int] = {}
-    for line in path.read_text().splitlines():
-        key, _, rest = line.partition(":")
-        parts = rest.split()
-        if parts and parts[0].isdigit():
-            mult = 1024 if len(parts) > 1 and parts[1] == "kB" else 1
-            out[key.strip()] = int(parts[0]) * mult
-    return out
+def check_sizes(memory_b: int, swap_b: int, meminfo: dict[str, int]) -> None:
+    """UsageError (one line) for sizes no cage can have on this machine."""
+    total = meminfo.get("MemTotal", 0)
+    if total and memory_b > total:
+        raise UsageError(
+            f"--memory {format_size(memory_b)} is more than this machine has ({format_size(total)})"
+        )
+    if memory_b < MIN_MEMORY_B:
+        raise UsageError(f"--memory must be at least {format_size(MIN_MEMORY_B)}")
+    if swap_b < 0:
+        raise UsageError("--swap must not be negative")
 
 
 def _page_down(n: int) -> int:
@@ -234,17 +236,7 @@ class Cage:
         reaper: bool = True,
     ) -> Cage:
         """Make the cage; raise UsageError for impossible sizes, CageError otherwise."""
-        info = meminfo if meminfo is not None else read_meminfo()
-        total = info.get("MemTotal", 0)
-        if total and memory_b > total:
-            raise UsageError(
-                f"--memory {format_size(memory_b)} is more than this machine has "
-                f"({format_size(total)})"
-            )
-        if memory_b < MIN_MEMORY_B:
-            raise UsageError(f"--memory must be at least {format_size(MIN_MEMORY_B)}")
-        if swap_b < 0:
-            raise UsageError("--swap must not be negative")
+        check_sizes(memory_b, swap_b, meminfo if meminfo is not None else read_meminfo())
         memory_b, swap_b = _page_down(memory_b), _page_down(swap_b)
         uid = os.geteuid() if euid is None else euid
         mc = find_memory_controller(mounts)
