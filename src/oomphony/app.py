@@ -241,8 +241,7 @@ def prepare_run(args: argparse.Namespace) -> PreparedRun:
                 screenshots=args.screenshots,
             )
         except DisplayError as err:
-            notice(f"{err}")
-            notice("running without a picture (--display none)")
+            notice(f"{err}; the show goes on without a picture")
     interactive = view is not None and view.interactive
     audio = _open_audio(args, default_silent=False, preset=setlist.sound_preset)
     state: dict[str, Any] = {"backend": backend, "shows": 0}
