@@ -317,8 +317,7 @@ def _start_live(args, setlist, memory_arg, swap_arg, state):
     except CageError as err:
         if state["backend"] != "auto":
             raise
-        notice(f"{err}")
-        notice("running the simulator instead (--backend sim); 'oomphony doctor' says more")
+        notice(f"{err}. Running the simulator instead (--backend sim)")
         state["backend"] = "sim"
         return None
     state["backend"] = "live"
