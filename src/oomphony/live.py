@@ -84,6 +84,7 @@ class LiveSource:
         self._exit_seen_t = None
         self._exit_rc = None
         self._classified = False
+        self._sleeper_pid: int | None = None
         cage_mem = self._sampler.read_cage()
         self._oom_at_start = cage_mem.oom_kills if cage_mem else None
         self._sampler.set_pids(self.alloc.pid, None)
@@ -134,7 +135,8 @@ class LiveSource:
             ev = self._maybe_classify(t_s)
             if ev is not None:
                 events.append(ev)
-        if prog.sleeper_pid is not None:
+        if prog.sleeper_pid != self._sleeper_pid:  # the sleeper started: follow it too
+            self._sleeper_pid = prog.sleeper_pid
             self._sampler.set_pids(self.alloc.pid, prog.sleeper_pid)
         alloc_state = AllocState(
             pid=self.alloc.pid,
