@@ -342,3 +342,56 @@ def test_recognition_starts_again_with_a_new_allocator() -> None:
     frames = [frame(0, cache=100 * MiB), frame(1, cache=50 * MiB, alloc=60 * MiB),
               frame(2, pid=200, cache=50 * MiB)]  # fmt: skip
     assert _recognised(frames, []) == ["overture", "cache", "overture"]
+
+
+FOLLOW = textwrap.dedent(
+    """\
+    [show]
+    title = "follow"
+    description = "captions follow the kernel"
+    [[act]]
+    name = "overture"
+    caption = "x"
+    rate = "1MiB/s"
+    until = "{overture_until}"
+    timeout = 500
+    [[act]]
+    name = "the cache gives way"
+    kind = "cache"
+    caption = "x"
+    until = "oom_kill"
+    timeout = 500
+    """
+)
+
+
+def draining_early(n: int = 300) -> list[MemoryFrame]:
+    """As measured in a v1 cage: the cache drains while usage is far below the limit."""
+    out = []
+    for i in range(n):
+        anon = (20 + i // 2) * MiB
+        cache = max(0, 100 - max(0, i - 100) // 2) * MiB
+        out.append(frame(i * 0.1, cache=cache, anon=anon, alloc=anon))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("overture_until", "follows"),
+    [("used > 98%", True), ("key", False)],
+)
+def test_captions_follow_the_kernel_unless_the_presenter_holds_the_act(
+    overture_until: str, follows: bool
+) -> None:
+    text = FOLLOW.replace("{overture_until}", overture_until)
+    d = Director(parse_setlist(text, where="f.toml", name="f"), has_swap=True)
+    frames = draining_early()
+    assert max(f.used_b for f in frames) < 0.9 * frames[0].limit_b  # "used > 98%" never holds
+    cues, _, acts = drive(d, frames)
+    recognised_cache = next(a.t_s for a in acts if a.recognised and a.kind == "cache")
+    scripted = [(a.name, a.t_s) for a in acts if not a.recognised]
+    if follows:
+        assert scripted == [("overture", 0.0), ("the cache gives way", recognised_cache)]
+        assert cues[-1].act is Act.CACHE
+    else:
+        assert scripted == [("overture", 0.0)]
+        assert cues[-1].act is Act.OVERTURE
