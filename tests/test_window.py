@@ -7,43 +7,24 @@ the kill screen is dark. Needs Xvfb (marker `display`), root and a memory cgroup
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import XVFB_SIZE
 
 from oomphony.picture.palette import PALETTES
 
-WIDTH, HEIGHT = 1280, 720
+WIDTH, HEIGHT = XVFB_SIZE
 
 
-@contextlib.contextmanager
-def xvfb() -> Iterator[str]:
-    """A private X server on a free display number, stopped afterwards."""
-    for n in range(91, 120):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            break
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{n}").exists():
-            assert proc.poll() is None, "Xvfb did not start"
-            assert time.monotonic() < deadline, "Xvfb did not come up"
-            time.sleep(0.05)
-        yield f":{n}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def window_env(display: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
+    env.update(DISPLAY=display, PYGAME_HIDE_SUPPORT_PROMPT="1")
+    return env
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -66,17 +47,15 @@ def dark_share(img: np.ndarray) -> float:
 @pytest.mark.cgroup
 @pytest.mark.swap
 @pytest.mark.slow
-def test_live_show_in_a_real_window(tmp_path: Path) -> None:
+def test_live_show_in_a_real_window(tmp_path: Path, xvfb_display: str) -> None:
     shots = tmp_path / "shots"
-    with xvfb() as display:
-        env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
-        env.update(DISPLAY=display, PYGAME_HIDE_SUPPORT_PROMPT="1")
-        out = subprocess.run(
-            [sys.executable, "-m", "oomphony", "run", "speedrun", "--backend", "live",
-             "--memory", "256MiB", "--swap", "128MiB", "--no-audio", "--display", "window",
-             "--screenshots", str(shots)],
-            capture_output=True, text=True, timeout=180, env=env, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "oomphony", "run", "speedrun", "--backend", "live",
+         "--memory", "256MiB", "--swap", "128MiB", "--no-audio", "--display", "window",
+         "--screenshots", str(shots)],
+        capture_output=True, text=True, timeout=180, env=window_env(xvfb_display),
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     taken = {p.stem.split("-", 1)[1]: p for p in sorted(shots.glob("*.png"))}
     assert {"overture", "cache", "swap", "kill", "epilogue"} <= set(taken), sorted(taken)
