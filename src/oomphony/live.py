@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from oomphony.allocator import Allocator
 from oomphony.cage import Cage
-from oomphony.commands import Command, Restart
+from oomphony.commands import Command, Restart, WakeSleeper
 from oomphony.frame import AllocatorExit, AllocState, Event, MemoryFrame, OomKill
 from oomphony.killwatch import KillWatch, classify_exit
 from oomphony.telemetry import Sampler
@@ -114,7 +114,11 @@ class LiveSource:
                 self.alloc.close()
             self._spawn()
             return
-        if self.alloc is None or self._exit_seen_t is not None:
+        if self.alloc is None:
+            return
+        # The sleeper outlives the allocator's kill: waking it afterwards is the point of
+        # the rearrange act (its pages come back from swap).
+        if self._exit_seen_t is not None and not isinstance(cmd, WakeSleeper):
             log.info("allocator not running; %s ignored", type(cmd).__name__)
             return
         self.alloc.send(cmd)
