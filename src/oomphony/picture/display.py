@@ -77,6 +77,16 @@ class Display:
         window = size or DEFAULT_WINDOW
         if mode == "none":
             return cls(mode, pygame.Surface(window), window)
+        if mode == "window" and not (
+            os.environ.get("DISPLAY")
+            or os.environ.get("WAYLAND_DISPLAY")
+            or os.environ.get("SDL_VIDEODRIVER")
+        ):
+            # A window needs a window system; without one, SDL's probe only prints noise
+            # (Wayland's "XDG_RUNTIME_DIR is invalid") before falling back to offscreen.
+            raise DisplayError(
+                f"no display for --display window (no DISPLAY, no WAYLAND_DISPLAY); {ALTERNATIVES}"
+            )
         previous_driver = os.environ.get("SDL_VIDEODRIVER")
         if mode == "console":
             os.environ["SDL_VIDEODRIVER"] = "kmsdrm"
