@@ -35,7 +35,7 @@ class SoundParams:
     stutter: float = 0.0  # pressure: 0 smooth beating .. 1 hard gating (PSI full)
     kill_seq: float = 0.0  # number of kills so far; a change triggers the sting
     kill_t_s: float = -1.0  # show time of the latest kill (-1: none); the WAV sink aims at it
-    sting_gain: float = 1.0  # sting amplitude (the sting is pre-rendered at -3 dBFS peak)
+    sting_gain: float = 1.0  # sting amplitude (the sting is pre-rendered at -0.5 dBFS peak)
     drone_gain: float = 0.0  # the aftermath drone amplitude
 
     def to_array(self, out: np.ndarray | None = None) -> np.ndarray:
