@@ -148,6 +148,18 @@ def remove_stale(parent: Path, *, alive=pid_alive) -> list[Path]:
     return removed
 
 
+def _limit_files(version: int, path: Path, memory_b: int, swap_b: int) -> list[tuple[str, str]]:
+    """The limit files of a cgroup and their values. v1's swap limit is memory + swap."""
+    if version == 2:
+        return [("memory.max", str(memory_b)), ("memory.swap.max", str(swap_b))]
+    files = [("memory.limit_in_bytes", str(memory_b))]
+    if (path / "memory.memsw.limit_in_bytes").exists():
+        files.append(("memory.memsw.limit_in_bytes", str(memory_b + swap_b)))
+    else:
+        log.warning("no swap accounting (swapaccount=0): the cage's swap is unlimited")
+    return files
+
+
 def _next_name() -> str:
     global _counter
     _counter += 1
@@ -244,11 +256,11 @@ class Cage:
         cage: Cage | None = None
         if mc.v1_root is not None and uid == 0:
             parent = mc.v1_root / _own_cgroup(1, proc_cgroup).lstrip("/")
-            cage = cls._make_v1(parent / name, memory_b, swap_b)
+            cage = cls._make(1, parent / name, memory_b, swap_b)
         elif mc.v2_root is not None and mc.v2_has_memory:
             parent = _v2_parent(mc.v2_root, _own_cgroup(2, proc_cgroup), uid)
             if parent is not None:
-                cage = cls._make_v2(parent / name, memory_b, swap_b)
+                cage = cls._make(2, parent / name, memory_b, swap_b)
             elif _scope_available(mc.v2_root, uid):
                 # The real path is learnt from the first process (`bind_pid`).
                 guess = mc.v2_root / f"user.slice/user-{uid}.slice/user@{uid}.service"
@@ -269,35 +281,17 @@ class Cage:
         return cage
 
     @classmethod
-    def _make_v1(cls, path: Path, memory_b: int, swap_b: int) -> Cage:
+    def _make(cls, version: int, path: Path, memory_b: int, swap_b: int) -> Cage:
+        """mkdir a cgroup (v1 or v2) and write its limits; nothing left behind on error."""
         remove_stale(path.parent)
         try:
             path.mkdir()
         except OSError as err:
             raise CageError(f"cannot make cgroup {path}: {err.strerror}") from err
-        cage = cls(CgroupRef(1, path), memory_b, swap_b, HOW_V1)
+        cage = cls(CgroupRef(version, path), memory_b, swap_b, HOW_V1 if version == 1 else HOW_V2)
         try:
-            _write(path / "memory.limit_in_bytes", str(memory_b))
-            if (path / "memory.memsw.limit_in_bytes").exists():
-                _write(path / "memory.memsw.limit_in_bytes", str(memory_b + swap_b))
-            else:
-                log.warning("no swap accounting (swapaccount=0): the cage's swap is unlimited")
-        except CageError:
-            cage.remove()
-            raise
-        return cage
-
-    @classmethod
-    def _make_v2(cls, path: Path, memory_b: int, swap_b: int) -> Cage:
-        remove_stale(path.parent)
-        try:
-            path.mkdir()
-        except OSError as err:
-            raise CageError(f"cannot make cgroup {path}: {err.strerror}") from err
-        cage = cls(CgroupRef(2, path), memory_b, swap_b, HOW_V2)
-        try:
-            _write(path / "memory.max", str(memory_b))
-            _write(path / "memory.swap.max", str(swap_b))
+            for name, value in _limit_files(version, path, memory_b, swap_b):
+                _write(path / name, value)
         except CageError:
             cage.remove()
             raise
