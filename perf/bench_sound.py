@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from oomphony.sound import jackdummy
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import BLOCK_FRAMES, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.synth import new_state, render_into
@@ -73,34 +73,6 @@ def hostile(seconds: float) -> None:
             n += i * i % 7
         gc.collect()
     del junk
-
-
-def start_jackd() -> tuple[subprocess.Popen, str]:
-    name = f"oomphony-bench-{os.getpid()}"
-    rt = ["-R"] if os.geteuid() == 0 else ["--no-realtime"]
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    proc = subprocess.Popen(
-        ["jackd", *rt, "-n", name, "-d", "dummy", "-r", str(SAMPLE_RATE_HZ), "-p", "512"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], env=env, capture_output=True)
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    os.environ["JACK_NO_START_SERVER"] = "1"
-    return proc, name
-
-
-def stop_jackd(proc: subprocess.Popen, name: str) -> None:
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    for leftover in [*Path("/dev/shm").glob(f"jack_sem.*_{name}_*")]:
-        leftover.unlink(missing_ok=True)
 
 
 def in_process(seconds: float) -> tuple[int, int, float]:
@@ -170,12 +142,15 @@ def main() -> None:
             f"{meds[0]:.0f}–{meds[-1]:.0f} | {p99:.0f} |"
         )
 
-    proc, name = start_jackd()
+    name = f"oomphony-bench-{os.getpid()}"
+    proc = jackdummy.start(name)
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    os.environ["JACK_NO_START_SERVER"] = "1"
     try:
         u_in, c_in, s_in = in_process(args.seconds)
         u_own, c_own, s_own = own_process(args.seconds)
     finally:
-        stop_jackd(proc, name)
+        jackdummy.stop(proc, name)
     lines += [
         "",
         f"Underflows during {args.seconds:g} s of a hostile main process (pure-Python loop +",

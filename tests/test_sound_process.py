@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from oomphony.cues import Act, Cues
-from oomphony.errors import UsageError
+from oomphony.errors import AudioError, UsageError
 from oomphony.frame import OomKill
+from oomphony.sound import jackdummy
 from oomphony.sound.analysis import MIB, count_clicks, first_above, frame_for, rms_db
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import SAMPLE_RATE_HZ
@@ -198,35 +199,13 @@ def test_no_device_goes_on_silent(no_devices: None, device: object) -> None:
 
 
 def start_jack(name: str) -> subprocess.Popen:
-    rt = ["-R"] if os.geteuid() == 0 else ["--no-realtime"]
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    proc = subprocess.Popen(
-        ["jackd", *rt, "-n", name, "-d", "dummy", "-r", str(SR), "-p", "512"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    ready = subprocess.run(
-        ["jack_wait", "-s", name, "-w", "-t", "10"], env=env, capture_output=True, timeout=15
-    )
-    if ready.returncode != 0 or proc.poll() is not None:
-        stop_jack(proc, name)
-        pytest.fail(f"jackd did not start (exit status {proc.poll()})")
-    return proc
-
-
-def stop_jack(proc: subprocess.Popen, name: str) -> None:
-    proc.terminate()
     try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    shm, tmp = Path("/dev/shm"), Path("/tmp")
-    for leftover in [*shm.glob(f"jack_sem.*_{name}_*"), *tmp.glob(f"jack_{name}_*")]:
-        leftover.unlink(missing_ok=True)  # the server's and its clients' semaphores
+        return jackdummy.start(name)
+    except AudioError as err:
+        pytest.fail(str(err))
+
+
+stop_jack = jackdummy.stop
 
 
 @pytest.fixture(scope="module")

@@ -63,8 +63,7 @@ def recorded_live(tmp: Path):
 def replayed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     if request.param == "live record":
         return recorded_live(tmp_path_factory.mktemp("live"))
-    if not TRACE.exists():
-        pytest.skip(f"no trace at {TRACE}")
+    assert TRACE.exists(), f"the shipped real trace is missing: {TRACE}"
     trace = read_trace(TRACE)
     kill = next(ev for ev in trace.events if isinstance(ev, OomKill))
     path = tmp_path_factory.mktemp("wav") / "show.wav"

@@ -177,7 +177,8 @@ def _machine_has_swap() -> bool:
 def _setlist_cache_b(setlist, memory_b: int) -> int:
     """The largest page-cache fill a setlist asks for, in bytes of this cage."""
     wants = [a.fill_cache for a in setlist.acts if a.fill_cache is not None]
-    sizes = [int(w.value * memory_b) if w.relative else int(w.value) for w in wants]
+    sizes = [int(w.resolve(memory_b)) for w in wants]
+    # never more than 90 % of the cage: the file is made outside it, at this size
     return min(max(sizes, default=0), int(memory_b * 0.9))
 
 

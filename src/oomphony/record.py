@@ -28,14 +28,12 @@ class PlainDirector:
 
     tail_s: float = TAIL_S
     finished: bool = False
-    _t: float = 0.0
     _cues: Cues | None = None
     _exit_t: float | None = None
 
     def step(
         self, frame: MemoryFrame, events: list[Event], dt_s: float, keys: tuple[str, ...]
     ) -> tuple[Cues, list[Command], list[ActEvent]]:
-        self._t = frame.t_s
         cues = self._cues or Cues(
             t_s=frame.t_s,
             act=Act.OVERTURE,

@@ -165,13 +165,14 @@ class Runner:
             "fallbacks": tuple(source.fallbacks),
         }
 
-    def _act_on(self, actions: list[str], source: Source) -> tuple[str, ...]:
-        """Turn picture actions into director keys or direct commands."""
+    def _act_on(self, actions: list[str], source: Source | None) -> tuple[str, ...]:
+        """Turn picture actions into director keys or direct commands (none without a
+        source: the attract screen between kiosk shows)."""
         keys: list[str] = []
         for a in actions:
             if a in ("pause", "rate_up", "rate_down", "next"):
                 keys.append(a)
-            elif a == "kill":
+            elif a == "kill" and source is not None:
                 source.command(KillNow())
             elif a == "restart":
                 self._restart = True
@@ -242,7 +243,7 @@ class Runner:
             caption="The Linux memory manager, performed live. The next show starts soon.",
         )
         while t < self.opt.attract_s and not self.quit:
-            self._act_on(self.view.frame(0.0, last.last_frame, cues, {}), _NullSource())
+            self._act_on(self.view.frame(0.0, last.last_frame, cues, {}), None)
             t += self.view.tick(self.opt.fps) * self.opt.speed
         self.clock_offset_s += t
         self.view.reset()
@@ -258,11 +259,3 @@ class Runner:
             reason = results[-1].reason if results else "none"
             self.trace.event(EndEvent(end_t, reason))
             self.trace.close()
-
-
-class _NullSource:
-    name = "none"
-    fallbacks: list[str] = []  # noqa: RUF012
-
-    def command(self, cmd: Command) -> None:  # commands during the attract screen: none
-        return None
