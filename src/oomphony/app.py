@@ -1,5 +1,6 @@
-"""What `oomphony run` and `oomphony record` do: resolve sizes, build the source,
-director, sound and picture, and run them. The CLI parses; this module assembles."""
+"""What `oomphony run` does (and `oomphony record` with a setlist): check the input,
+resolve sizes, build the source, director, sound and picture, and run them. The CLI
+parses; this module assembles."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from oomphony.errors import CageError, UsageError
+from oomphony.errors import CageError, TraceError, UsageError
+from oomphony.inputs import check_paths, check_run_options
 from oomphony.live import LivePlan, LiveSource
-from oomphony.record import PlainDirector
 from oomphony.runner import Director, Runner, RunOptions
 from oomphony.source import Source
-from oomphony.summary import summarise
-from oomphony.trace import TraceWriter, read_trace
-from oomphony.units import GiB, format_size
+from oomphony.trace import Trace, TraceWriter, read_trace, recorded_setlist, setlist_record
+from oomphony.units import GiB
 
 log = logging.getLogger(__name__)
 
@@ -67,78 +69,6 @@ def resolve_sizes(
     swap = d_swap if swap_b is None else swap_b
     check_sizes(mem, swap, meminfo)  # before anything is opened or started
     return mem, swap
-
-
-def cmd_record(args: argparse.Namespace) -> int:
-    if args.setlist:
-        return _record_setlist(args)
-    confirm_global(args)
-    memory_b, swap_b = resolve_sizes(args.memory, args.swap, global_=args.global_)
-    if args.cache is not None:
-        cache_b = args.cache
-    elif memory_b is not None:
-        from oomphony.cage import cache_default_b
-
-        cache_b = cache_default_b(memory_b)
-    else:
-        cache_b = GLOBAL_CACHE_CAP_B
-    if memory_b is not None and cache_b >= memory_b:
-        raise UsageError(f"--cache {format_size(cache_b)} must be smaller than the cage")
-    trace = TraceWriter(args.file)
-    audio = _open_audio(args, default_silent=True)
-    plan = LivePlan(
-        memory_b=memory_b,
-        swap_b=swap_b,
-        cache_b=cache_b,
-        rate_bps=args.rate,
-        sleeper_b=args.sleeper,
-    )
-
-    def make_show():
-        source = LiveSource(plan)
-        source.start()
-        for line in source.fallbacks:
-            notice(line)
-        return source, PlainDirector()
-
-    cage_desc = (
-        f"{format_size(memory_b)} + {format_size(swap_b)} swap" if memory_b else "none (--global)"
-    )
-    runner = Runner(
-        trace=trace,
-        audio=audio,
-        options=RunOptions(sample_hz=LIVE_SAMPLE_HZ, duration_s=args.duration),
-        backend="live",
-        cage_desc=cage_desc,
-    )
-    try:
-        runner.run_loop(make_show, loop=False)
-    finally:
-        trace.close()
-        if audio is not None:
-            audio.close()
-    summary = summarise(read_trace(args.file))
-    print(f"trace: {args.file}   cage: {cage_desc}")
-    for line in summary.lines():
-        print(line)
-    if audio is not None:
-        underflows, worst = audio.counters()
-        print(f"  audio: {audio.status}; {underflows} underflows, worst callback {worst:.2f} ms")
-    return 0
-
-
-def _record_setlist(args: argparse.Namespace) -> int:
-    """`record FILE SETLIST`: the setlist's acts on the live backend, no window, a trace."""
-    if args.cache is not None or args.sleeper:
-        raise UsageError("with a setlist, the setlist's acts set the cache fill and sleeper")
-    run_args = argparse.Namespace(
-        **{**vars(args), "backend": "live", "trace": None, "display": "none",
-           "screenshots": None, "record": args.file, "speed": 1.0, "seed": 0,
-           "shows": None, "palette": "default"}
-    )  # fmt: skip
-    if not args.audio_out and args.audio_device is None:
-        run_args.no_audio = True
-    return cmd_run(run_args)
 
 
 def _open_audio(args: argparse.Namespace, *, default_silent: bool, preset: str = "stage"):
@@ -195,6 +125,60 @@ def _pick_backend(args: argparse.Namespace) -> str:
     return backend
 
 
+# What the trace header's `options` records of the command line: (attribute, key).
+_OPTION_KEYS = (
+    ("memory", "memory_b"), ("swap", "swap_b"), ("global_", "global"), ("speed", "speed"),
+    ("seed", "seed"), ("duration", "duration_s"), ("shows", "shows"), ("display", "display"),
+    ("palette", "palette"), ("no_audio", "no_audio"), ("audio_device", "audio_device"),
+    ("audio_out", "audio_out"), ("latency", "latency"), ("screenshots", "screenshots"),
+    ("trace", "trace"), ("rate", "rate_bps"), ("cache", "cache_b"), ("sleeper", "sleeper_b"),
+)  # fmt: skip
+
+
+def run_options(args: argparse.Namespace, command: str, backend: str) -> dict[str, Any]:
+    """The run's options as the trace header records them (docs/trace-format.md): what
+    was asked (None: the default), with the backend the run really used."""
+    opts: dict[str, Any] = {"command": command, "backend": backend}
+    for attr, key in _OPTION_KEYS:
+        if hasattr(args, attr):
+            opts[key] = getattr(args, attr)
+    return opts
+
+
+def setlist_text(name_or_path: str) -> str:
+    """The TOML text of a setlist `load_setlist` accepted (a file, else a bundled one)."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or "/" in name_or_path or p.is_file():
+        return p.read_bytes().decode("utf-8")
+    return (resources.files("oomphony") / "setlists" / f"{name_or_path}.toml").read_text("utf-8")
+
+
+DEFAULT_SETLIST = "talk"
+
+
+def choose_setlist(name: str | None, replayed: Trace | None, trace_path: str | None = None):
+    """(Setlist, the header's record of it, taken from the trace?). A named setlist wins;
+    a replay without one plays the setlist its trace recorded; else `talk` (also for a
+    trace recorded before traces named their setlist)."""
+    from oomphony.show.setlist import load_setlist, parse_setlist
+
+    rec = recorded_setlist(replayed.header) if replayed is not None and name is None else None
+    if rec is not None:
+        where = f"{trace_path} (its setlist {rec['name']})"
+        setlist = parse_setlist(rec["toml"], where=where, name=rec["name"])
+        return setlist, rec, True
+    name = name or DEFAULT_SETLIST
+    setlist = load_setlist(name)
+    return setlist, setlist_record(setlist.name, setlist.path, setlist_text(name)), False
+
+
+def _read_replay(path: str) -> Trace:
+    trace = read_trace(path)  # an unreadable or broken trace fails now, with one line
+    if not trace.frames:
+        raise TraceError(f"{path}: the trace holds no frames to replay")
+    return trace
+
+
 @dataclass
 class PreparedRun:
     """Everything `oomphony run` assembled, ready to go (tests reach in here)."""
@@ -214,20 +198,28 @@ class PreparedRun:
             self.runner.audio.close()
 
 
-def prepare_run(args: argparse.Namespace) -> PreparedRun:
+def prepare_run(
+    args: argparse.Namespace, *, command: str = "run", default_silent: bool = False
+) -> PreparedRun:
+    """Check every input first (one line, exit 2, nothing started), then assemble."""
     from oomphony.errors import DisplayError
     from oomphony.show.director import Director as SetlistDirector
-    from oomphony.show.setlist import load_setlist
 
-    setlist = load_setlist(args.setlist)
     backend = _pick_backend(args)
-    if backend in ("auto", "live"):
-        confirm_global(args)
-    if backend == "replay":
-        read_trace(args.trace)  # an unreadable or broken trace fails now, with one line
+    check_paths(args)
+    replayed = _read_replay(args.trace) if backend == "replay" else None
+    setlist, setlist_rec, from_trace = choose_setlist(args.setlist, replayed, args.trace)
+    loop = args.display == "kiosk" or setlist.loop
+    check_run_options(args, backend, setlist.name, loop)
     memory_arg = args.memory if args.memory is not None else setlist.memory_b
     swap_arg = args.swap if args.swap is not None else setlist.swap_b
+    if backend in ("auto", "live"):
+        resolve_sizes(memory_arg, swap_arg, global_=args.global_)  # sizes fail now, not later
+        confirm_global(args)
     trace = TraceWriter(args.record) if args.record else None
+    if trace is not None:
+        trace.setlist = setlist_rec
+        trace.options = run_options(args, command, backend)
 
     view = None
     if args.display != "none" or args.screenshots:
@@ -244,8 +236,13 @@ def prepare_run(args: argparse.Namespace) -> PreparedRun:
         except DisplayError as err:
             notice(f"{err}; the show goes on without a picture")
     interactive = view is not None and view.interactive
-    audio = _open_audio(args, default_silent=False, preset=setlist.sound_preset)
-    state: dict[str, Any] = {"backend": backend, "shows": 0}
+    audio = _open_audio(args, default_silent=default_silent, preset=setlist.sound_preset)
+    state: dict[str, Any] = {
+        "backend": backend,
+        "shows": 0,
+        "setlist": setlist.name,
+        "setlist_from_trace": from_trace,
+    }
 
     def make_show() -> tuple[Source, Director]:
         state["shows"] += 1
@@ -265,8 +262,10 @@ def prepare_run(args: argparse.Namespace) -> PreparedRun:
         elif state["backend"] == "replay":
             from oomphony.show.replay import ReplaySource
 
-            source = ReplaySource(args.trace)
+            source = ReplaySource(args.trace, replayed)
             source.start()
+        if trace is not None:
+            trace.options["backend"] = state["backend"]  # auto: what it turned out to be
         director = SetlistDirector(
             setlist,
             has_swap=_has_swap(state["backend"], source),
@@ -286,18 +285,27 @@ def prepare_run(args: argparse.Namespace) -> PreparedRun:
         ),
         backend=backend,
     )
-    loop = args.display == "kiosk" or setlist.loop
     return PreparedRun(runner, make_show, loop, state, interactive)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    prepared = prepare_run(args)
+def run_prepared(prepared: PreparedRun) -> list:
+    """Run the show(s), close everything, and say once if the sound had failures."""
     try:
         results = prepared.runner.run_loop(prepared.make_show, loop=prepared.loop)
     finally:
         prepared.close()
+    audio = prepared.runner.audio
+    end = audio.end_notice() if audio is not None else None
+    if end:
+        notice(end)
+    return results
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    prepared = prepare_run(args)
+    results = run_prepared(prepared)
     if not prepared.interactive:
-        _print_run(results, prepared.state["backend"], args)
+        _print_run(results, prepared.state, args)
     return 0
 
 
@@ -335,9 +343,12 @@ def _has_swap(backend: str, source) -> bool:
     return True  # replay: the trace shows whatever it shows
 
 
-def _print_run(results, backend: str, args: argparse.Namespace) -> None:
+def _print_run(results, state: dict[str, Any], args: argparse.Namespace) -> None:
     from oomphony.frame import ActEvent, OomKill
 
+    backend = state["backend"]
+    if state["setlist_from_trace"]:
+        print(f"setlist: {state['setlist']} (recorded in the trace)")
     for n, res in enumerate(results, start=1):
         acts = [e.name for e in res.events if isinstance(e, ActEvent) and not e.recognised]
         kills = [e for e in res.events if isinstance(e, OomKill)]

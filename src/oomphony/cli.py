@@ -14,7 +14,7 @@ from types import FrameType
 
 from oomphony import __version__
 from oomphony.errors import OomphonyError, UsageError
-from oomphony.units import MiB, parse_rate, parse_size
+from oomphony.units import parse_rate, parse_size
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 log = logging.getLogger("oomphony")
@@ -51,6 +51,32 @@ def _positive(what: str):
     return conv
 
 
+def _count(what: str, *, least: int):
+    def conv(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise UsageError(f"{what} must be a whole number, got {text!r}") from None
+        if v < least:
+            raise UsageError(f"{what} must be at least {least}, got {text!r}")
+        return v
+
+    return conv
+
+
+def _latency(text: str) -> str | float:
+    """PortAudio's "low" / "high", or seconds in (0, 2]; checked even with --no-audio."""
+    if text in ("low", "high"):
+        return text
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0.0 < seconds <= 2.0:
+        raise UsageError(f"--latency must be low, high or seconds (0-2], got {text!r}")
+    return seconds
+
+
 def _add_cage_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory", type=_size("--memory"), help="cage memory limit, e.g. 256MiB")
     p.add_argument("--swap", type=_size("--swap"), help="cage swap limit, e.g. 64MiB")
@@ -67,7 +93,9 @@ def _add_audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-audio", action="store_true", help="no sound")
     p.add_argument("--audio-device", help="PortAudio device name or index")
     p.add_argument("--audio-out", metavar="FILE.wav", help="also write the sound to a WAV file")
-    p.add_argument("--latency", default="high", help="audio latency: low, high or seconds")
+    p.add_argument(
+        "--latency", type=_latency, default="high", help="audio latency: low, high or seconds"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a show (the default: run talk)")
-    run.add_argument("setlist", nargs="?", default="talk", help="a bundled setlist or a file")
+    run.add_argument(
+        "setlist",
+        nargs="?",
+        help="a bundled setlist or a file (default: talk; a replay: the trace's own)",
+    )
     run.add_argument("--backend", choices=["auto", "live", "sim", "replay"], default="auto")
     run.add_argument("--trace", help="the trace to replay (--backend replay)")
     _add_cage_args(run)
@@ -90,9 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audio_args(run)
     run.add_argument("--record", metavar="FILE.jsonl", help="write the run's trace")
     run.add_argument("--speed", type=_positive("--speed"), default=1.0)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=_count("--seed", least=0), default=0)
     run.add_argument("--duration", type=_positive("--duration"), help="stop after S seconds")
-    run.add_argument("--shows", type=int, help="a looping show (kiosk) stops after N shows")
+    run.add_argument(
+        "--shows",
+        type=_count("--shows", least=1),
+        help="a looping show (kiosk) stops after N shows",
+    )
     run.add_argument(
         "--screenshots", metavar="DIR", help="save a PNG of each act into DIR (for slides)"
     )
@@ -101,10 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("file", metavar="FILE.jsonl")
     rec.add_argument("setlist", nargs="?", help="run a setlist's acts instead of a plain fill")
     _add_cage_args(rec)
+    # --cache, --rate and --sleeper drive a plain fill; a setlist's acts set them instead
     rec.add_argument("--cache", type=_size("--cache"), help="page cache to fill first")
-    rec.add_argument("--rate", type=_rate, default=100.0 * MiB, help="allocation rate")
+    rec.add_argument("--rate", type=_rate, help="allocation rate (default 100MiB/s)")
     rec.add_argument("--duration", type=_positive("--duration"), help="stop after S seconds")
-    rec.add_argument("--sleeper", type=_size("--sleeper"), default=0, help="sleeper size")
+    rec.add_argument("--sleeper", type=_size("--sleeper"), help="sleeper size")
     _add_audio_args(rec)
     rec.set_defaults(no_audio_default=True)
 
@@ -131,6 +168,7 @@ _VALUE_OPTIONS = (
     "--duration",
     "--seed",
     "--shows",
+    "--latency",
 )
 
 
@@ -214,7 +252,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"{path}: ok ({len(sl.acts)} acts)")
         return status
     if args.command == "record":
-        from oomphony.app import cmd_record
+        from oomphony.record import cmd_record
 
         return cmd_record(args)
     from oomphony.app import cmd_run

@@ -171,6 +171,7 @@ class AudioReport:
     t_s: float
     underflows: int
     worst_callback_ms: float
+    callback_errors: int = 0  # callbacks that failed and played silence instead
     event: str = field(default="audio", init=False)
 
 

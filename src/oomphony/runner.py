@@ -40,6 +40,7 @@ class Audio(Protocol):
     def update(self, t_s: float, frame: MemoryFrame, cues: Cues) -> None: ...
     def set_muted(self, muted: bool) -> None: ...
     def counters(self) -> tuple[int, float]: ...
+    def callback_errors(self) -> int: ...
     def close(self, end_t_s: float | None = None) -> None: ...
 
 
@@ -254,7 +255,8 @@ class Runner:
             self.audio.close(end_t)
             underflows, worst = self.audio.counters()
             if self.trace is not None:
-                self.trace.event(AudioReport(end_t, underflows, round(worst, 3)))
+                errors = self.audio.callback_errors()
+                self.trace.event(AudioReport(end_t, underflows, round(worst, 3), errors))
         if self.trace is not None:
             reason = results[-1].reason if results else "none"
             self.trace.event(EndEvent(end_t, reason))

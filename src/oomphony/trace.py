@@ -1,7 +1,10 @@
-"""Traces: JSON Lines, a header, then frames and events in time order (DESIGN.md "Trace").
+"""Traces: JSON Lines, a header, then frames and events in time order
+(docs/trace-format.md).
 
 Written line by line and flushed, so a show killed mid-run leaves a trace that replays
-up to its last whole line.
+up to its last whole line. The header says what produced the trace: the host, the cage,
+the setlist (its name and its whole TOML text, so a replay plays the same acts) and the
+run's options. Traces from before those fields replay as they always did.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from oomphony import __version__
 from oomphony.errors import TraceError
 from oomphony.frame import (
     Event,
@@ -36,9 +40,28 @@ def host_info() -> dict[str, Any]:
     }
 
 
+def setlist_record(name: str, path: str, toml: str) -> dict[str, str]:
+    """The header's `setlist`: which setlist produced the trace, and its whole text."""
+    return {"name": name, "path": path, "toml": toml}
+
+
+def recorded_setlist(header: dict[str, Any]) -> dict[str, str] | None:
+    """The header's `setlist` when it is usable (name and TOML text), else None: traces
+    recorded before the field, and `record` without a setlist, have none."""
+    rec = header.get("setlist")
+    if (
+        isinstance(rec, dict)
+        and isinstance(rec.get("name"), str)
+        and isinstance(rec.get("toml"), str)
+    ):
+        return rec
+    return None
+
+
 class TraceWriter:
     """Opened at once, so an unwritable path fails before the show starts. The header is
-    written with the first line, once the cage (known only after it is made) is set."""
+    written with the first line, once the cage (known only after it is made) is set;
+    `setlist` and `options` are set by whoever assembles the run, before that."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -47,6 +70,8 @@ class TraceWriter:
         except OSError as err:
             raise TraceError(f"cannot write trace {self.path}: {err.strerror}") from err
         self.cage: dict[str, Any] | None = None
+        self.setlist: dict[str, str] | None = None
+        self.options: dict[str, Any] = {}
         self._started = datetime.now(UTC).isoformat(timespec="seconds")
         self._header_done = False
 
@@ -60,6 +85,9 @@ class TraceWriter:
                 "started": self._started,
                 "host": host_info(),
                 "cage": self.cage,
+                "oomphony": __version__,
+                "setlist": self.setlist,
+                "options": self.options,
             }
             self._fh.write(json.dumps(header, separators=(",", ":")) + "\n")
         self._fh.write(json.dumps(obj, separators=(",", ":")) + "\n")

@@ -27,9 +27,10 @@ SOURCE_EVENTS = (OomKill, AllocatorExit)
 class ReplaySource:
     name = "replay"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, trace: Trace | None = None) -> None:
+        """`trace`: the file already read (a kiosk replays it show after show)."""
         self.path = Path(path)
-        self.trace: Trace = read_trace(self.path)
+        self.trace: Trace = trace if trace is not None else read_trace(self.path)
         if not self.trace.frames:
             raise TraceError(f"{self.path}: the trace holds no frames to replay")
         self.frames = self.trace.frames

@@ -24,6 +24,7 @@ from oomphony.sound.mapping import MappingState, map_frame
 from oomphony.sound.params import IDX, SoundParams
 from oomphony.sound.presets import PRESET_BY_NAME
 from oomphony.sound.process import AudioProcess
+from oomphony.sound.shm import SharedParams
 from oomphony.sound.sinks import WavSink
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,12 @@ class AudioOutput:
         notice: str | None,
         status: str,
         mlock: str | None = None,
+        shared: SharedParams | None = None,
     ) -> None:
         self._proc = proc
+        # where the device stream's counters come from: the audio process's shared
+        # memory, or (in-process use) an engine's own
+        self._shared = proc.shared if proc is not None else shared
         self._wav = wav
         self.preset = preset
         self.notice = notice
@@ -151,10 +156,27 @@ class AudioOutput:
 
     def counters(self) -> tuple[int, float]:
         """(underflows, worst callback ms) of the device stream; (0, 0.0) without one."""
-        if self._proc is None:
+        if self._shared is None:
             return 0, 0.0
-        underflows, worst_ms, _calls, _errors = self._proc.shared.counters()
+        underflows, worst_ms, _calls, _errors = self._shared.counters()
         return underflows, worst_ms
+
+    def callback_errors(self) -> int:
+        """Callbacks that raised and played a block of silence instead (0 without a
+        device stream). The callback only counts them; the show reports them."""
+        if self._shared is None:
+            return 0
+        return self._shared.counters()[3]
+
+    def end_notice(self) -> str | None:
+        """One line for the end of the show when the device stream had failures."""
+        errors = self.callback_errors()
+        if not errors:
+            return None
+        return (
+            f"audio: {errors} callback{'s' if errors != 1 else ''} failed and played "
+            "silence instead (see the trace's audio event)"
+        )
 
     @property
     def params(self) -> np.ndarray:

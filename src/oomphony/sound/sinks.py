@@ -8,13 +8,17 @@ previous update's time, except a kill: its sting is placed at the kill's own tim
 the trace's kill is (to the sample, or late by the detection delay if the kill was only
 known after its time had been rendered).
 
-`WavSink` writes what the renderer makes as 16-bit stereo PCM.
+`WavSink` writes what the renderer makes as 16-bit stereo PCM. Its header's sizes are
+rewritten every `HEADER_EVERY_S` of wall time (and of rendered audio), from the show
+loop, never from an audio callback: a show killed with SIGKILL leaves a file that plays
+up to within a second of the kill.
 """
 
 from __future__ import annotations
 
 import logging
-import wave
+import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +31,11 @@ from oomphony.sound.synth import new_state, render_into
 log = logging.getLogger(__name__)
 
 TAIL_S = 0.5  # rendered after the show's end, so the last sound decays instead of cutting
+# The header's sizes are rewritten this often (wall seconds, and seconds of audio): well
+# inside the one second a killed show may lose, and a few syscalls each time.
+HEADER_EVERY_S = 0.5
+_HEADER_B = 44
+_MAX_DATA_B = 0xFFFFFFFF - _HEADER_B  # a RIFF file's sizes are 32-bit: ~6 h of 48 kHz stereo
 _KILL_SEQ, _KILL_T = IDX["kill_seq"], IDX["kill_t_s"]
 
 
@@ -73,6 +82,26 @@ class ClockedRenderer:
             self.pos += n
 
 
+def wav_header(data_b: int, sr: int, channels: int = CHANNELS, width: int = 2) -> bytes:
+    """A canonical 44-byte PCM WAV header for `data_b` bytes of samples."""
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + data_b,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,  # PCM
+        channels,
+        sr,
+        sr * channels * width,
+        channels * width,
+        8 * width,
+        b"data",
+        data_b,
+    )
+
+
 class WavSink:
     """16-bit stereo PCM at the renderer's rate. Opens at once: an unwritable path is a
     UsageError before the show starts."""
@@ -81,40 +110,69 @@ class WavSink:
         self.path = Path(path)
         try:
             self._fh = open(self.path, "wb")  # noqa: SIM115 (closed in close())
+            self._fh.write(wav_header(0, sr))
         except OSError as err:
             raise UsageError(f"cannot write audio file {self.path}: {err.strerror}") from err
-        self._wav: wave.Wave_write | None = wave.open(self._fh, "wb")  # noqa: SIM115
-        self._wav.setnchannels(CHANNELS)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(sr)
+        self.sr = sr
+        self.data_b = 0  # bytes of samples written
+        self._header_b = 0  # the data size the header on disk says
+        self._header_wall = time.monotonic()
+        self._open = True
         self._pcm = np.zeros((BLOCK_FRAMES, CHANNELS), np.int16)
         self._scaled = np.zeros((BLOCK_FRAMES, CHANNELS), np.float32)
         self.renderer = ClockedRenderer(self._write, sr, seed)
         self._failed = False
 
     def _write(self, block: np.ndarray) -> None:
-        if self._wav is None or self._failed:
+        if not self._open or self._failed:
             return
         n = block.shape[0]
+        if self.data_b + n * CHANNELS * 2 > _MAX_DATA_B:
+            self._failed = True
+            log.warning("audio file %s: a WAV holds at most 4 GiB; it stops here", self.path)
+            return
         np.multiply(block, 32767.0, out=self._scaled[:n])
         np.rint(self._scaled[:n], out=self._scaled[:n])
         np.copyto(self._pcm[:n], self._scaled[:n], casting="unsafe")
         try:
-            self._wav.writeframesraw(self._pcm[:n].tobytes())
+            self._fh.write(self._pcm[:n].tobytes())
         except OSError as err:
             self._failed = True
             log.warning("audio file %s: write failed (%s); it stops here", self.path, err)
+            return
+        self.data_b += n * CHANNELS * 2
+
+    def _patch_header(self) -> None:
+        """Write what is buffered, then the header's sizes for it; back to the end."""
+        try:
+            self._fh.flush()
+            self._fh.seek(0)
+            self._fh.write(wav_header(self.data_b, self.sr))
+            self._fh.seek(0, 2)
+            self._fh.flush()
+        except OSError as err:
+            self._failed = True
+            log.warning("audio file %s: header update failed (%s); it stops here", self.path, err)
+            return
+        self._header_b = self.data_b
+        self._header_wall = time.monotonic()
 
     def advance(self, t_s: float, params: np.ndarray) -> None:
         self.renderer.advance(t_s, params)
+        if self._failed or self.data_b == self._header_b:
+            return
+        behind_s = (self.data_b - self._header_b) / (self.sr * CHANNELS * 2)
+        if behind_s >= HEADER_EVERY_S or time.monotonic() - self._header_wall >= HEADER_EVERY_S:
+            self._patch_header()
 
     def close(self, end_t_s: float | None = None) -> None:
-        if self._wav is None:
+        if not self._open:
             return
         self.renderer.finish(end_t_s)
+        if self.data_b != self._header_b:
+            self._patch_header()
+        self._open = False
         try:
-            self._wav.close()
             self._fh.close()
         except OSError as err:
             log.warning("audio file %s: close failed (%s)", self.path, err)
-        self._wav = None
