@@ -10,8 +10,10 @@ Voices (in `voices.py`), mixed in this order:
   over a second matches the rate (std ≈ sqrt(rate/33)). Swap-outs bright, right;
   swap-ins dull, left.
 - pressure: amplitude beating of bed and sweep at `beat_hz`; `stutter` sharpens it.
-- the kill: a pre-rendered sting (low thump + noise burst) starts at the first block
-  that sees a new `kill_seq`; the other voices duck to silence for `DUCK_S`.
+- the kill: a pre-rendered sting (low thump + noise burst, rendered at −0.5 dBFS peak,
+  `voices.STING_PEAK`) starts at the first block that sees a new `kill_seq`; the other
+  voices duck to silence for `DUCK_S`, and before it they are held 3 dB under the
+  sting's peak (`BUS_HEADROOM`).
 - drone: the calm aftermath (three soft partials with a slow swell).
 Then master volume, a peak limiter (−1.5 dBFS threshold, instant attack, slow release)
 and a hard clip at −1 dBFS: whatever the parameters (NaN, inf, absurd), no sample

@@ -56,7 +56,8 @@ def fill_lowpass(b: np.ndarray, a: np.ndarray, fc: float, q: float, sr: int) -> 
 
 
 def make_sting(sr: int, seed: int = 9) -> np.ndarray:
-    """The kill: a low thump (88 → 38 Hz) and a noise burst, peak −3 dBFS, (2, frames).
+    """The kill: a low thump (88 → 38 Hz) and a noise burst, peak −0.5 dBFS (`STING_PEAK`,
+    before master; the master limiter keeps the result under −1 dBFS), (2, frames).
     Attacks of 2–3 ms: a thump, not a click; a 50 ms fade at the end."""
     n = int(STING_S * sr)
     t = np.arange(n) / sr
