@@ -169,6 +169,7 @@ _VALUE_OPTIONS = (
     "--seed",
     "--shows",
     "--latency",
+    "--sleeper",
 )
 
 
