@@ -3,6 +3,10 @@ trace up to its last whole line, and the same acts recognised again."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -102,3 +106,103 @@ def test_a_later_kiosk_show_replays_from_the_start(speedrun_trace: Path) -> None
     assert frame.t_s == offset + trace.frames[-1].t_s and src.done
     kill = next(e for e in trace.events if isinstance(e, OomKill))
     assert [e.t_s for e in events if isinstance(e, OomKill)] == [offset + kill.t_s]
+
+
+# --- through the command line: a replay plays the setlist its trace recorded -----------
+
+PRIVATE = textwrap.dedent(
+    """
+    [show]
+    title = "A private test show"
+    description = "three acts with names no bundled setlist uses"
+    memory = "256MiB"
+    swap = "128MiB"
+
+    [[act]]
+    name = "warming up"
+    kind = "overture"
+    title = "Warming up"
+    caption = "A program eats memory."
+    fill_cache = "30%"
+    rate = "10%/s"
+    until = "oom_kill"
+    timeout = 40
+
+    [[act]]
+    name = "the end of the hog"
+    kind = "kill"
+    title = "Killed"
+    caption = "The kernel killed the hog."
+    until = "2s"
+
+    [[act]]
+    name = "afterwards"
+    kind = "epilogue"
+    title = "Quiet"
+    caption = "Memory is free again."
+    hold = true
+    until = "1s"
+    """
+)
+ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "traces" / "cage-256MiB.jsonl"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "oomphony", "run", *args, "--display", "none", "--no-audio"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+        env=ENV,
+    )
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def scripted(path: Path) -> list[str]:
+    return [e.name for e in read_trace(path).events if isinstance(e, ActEvent) and not e.recognised]
+
+
+@pytest.fixture(scope="module")
+def private_show(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sim show of a setlist file that is gone once it has been recorded."""
+    d = tmp_path_factory.mktemp("private")
+    setlist = d / "private.toml"
+    setlist.write_text(PRIVATE)
+    trace = d / "private.jsonl"
+    run_cli(str(setlist), "--backend", "sim", "--speed", "40", "--record", str(trace))
+    setlist.unlink()
+    return trace
+
+
+def test_a_replay_without_a_setlist_plays_the_recorded_one(private_show: Path, tmp_path: Path):
+    acts = scripted(private_show)
+    assert acts == ["warming up", "the end of the hog", "afterwards"]
+    again = tmp_path / "again.jsonl"
+    out = run_cli("--trace", str(private_show), "--speed", "40", "--record", str(again))
+    assert "setlist: private (recorded in the trace)" in out.stdout
+    assert scripted(again) == acts  # the final act included
+    header = read_trace(again).header
+    assert header["setlist"] == read_trace(private_show).header["setlist"]
+    assert header["options"]["backend"] == "replay"
+    assert header["options"]["trace"] == str(private_show)
+
+
+def test_a_named_setlist_still_overrides_the_recorded_one(private_show: Path, tmp_path: Path):
+    again = tmp_path / "again.jsonl"
+    out = run_cli("speedrun", "--trace", str(private_show), "--speed", "40", "--record", str(again))
+    assert "recorded in the trace" not in out.stdout
+    assert scripted(again)[0] == load_setlist("speedrun").acts[0].name
+    assert read_trace(again).header["setlist"]["name"] == "speedrun"
+
+
+def test_a_trace_from_before_setlists_replays_as_before(tmp_path: Path) -> None:
+    """The shipped trace names no setlist: it replays with the default, `talk`."""
+    again = tmp_path / "again.jsonl"
+    out = run_cli("--trace", str(SHIPPED), "--speed", "40", "--record", str(again))
+    assert "recorded in the trace" not in out.stdout
+    assert read_trace(again).header["setlist"]["name"] == "talk"
+    talk = [a.name for a in load_setlist("talk").acts]
+    assert scripted(again) == talk[: len(scripted(again))] and len(scripted(again)) >= 4

@@ -11,6 +11,7 @@ import psutil
 import pytest
 from test_record import leftover_cgroups
 
+from oomphony.app import setlist_text
 from oomphony.cli import build_parser
 from oomphony.cues import Act
 from oomphony.frame import ActEvent, AllocatorExit, OomKill
@@ -72,15 +73,29 @@ def test_live_speedrun_then_replay_gives_the_same_acts(tmp_path: Path) -> None:
     acts = recognised(trace)
     order = [Act.CACHE.value, Act.SWAP.value, Act.KILL.value]
     assert [a for a in acts if a in order] == order
-    assert set(leftover_cgroups()) == before
+    assert set(leftover_cgroups()) <= before
 
+    # the trace says which setlist and options made it
+    assert trace.header["setlist"]["name"] == "speedrun"
+    assert trace.header["setlist"]["toml"] == setlist_text("speedrun")
+    options = trace.header["options"]
+    assert (options["backend"], options["memory_b"], options["swap_b"]) == (
+        "live", 256 * 2**20, 128 * 2**20,
+    )  # fmt: skip
+    played = scripted(trace)
+    assert played == [a.name for a in load_setlist("speedrun").acts]
+
+    # its replay, without naming the setlist, is the same show: the same acts, the last too
     replayed = tmp_path / "replayed.jsonl"
     out = run(
-        "speedrun", "--backend", "replay", "--trace", str(live), "--speed", "8",
+        "--backend", "replay", "--trace", str(live), "--speed", "8",
         "--display", "none", "--no-audio", "--record", str(replayed),
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert recognised(read_trace(replayed)) == acts
+    assert "setlist: speedrun (recorded in the trace)" in out.stdout
+    again = read_trace(replayed)
+    assert scripted(again) == played
+    assert recognised(again) == acts
 
 
 @pytest.mark.slow

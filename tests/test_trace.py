@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -21,7 +22,9 @@ from oomphony.frame import (
     frame_from_dict,
     frame_to_dict,
 )
-from oomphony.trace import TraceWriter, read_trace
+from oomphony.trace import TraceWriter, read_trace, recorded_setlist, setlist_record
+
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "traces" / "cage-256MiB.jsonl"
 
 ints = st.integers(min_value=0, max_value=2**40)
 
@@ -110,3 +113,30 @@ def test_unreadable_and_unwritable_paths(tmp_path) -> None:
         read_trace(tmp_path / "missing.jsonl")
     with pytest.raises(TraceError, match="cannot write trace"):
         TraceWriter(tmp_path / "no-such-dir" / "t.jsonl")
+
+
+def test_header_records_the_setlist_and_the_options(tmp_path) -> None:
+    path = tmp_path / "t.jsonl"
+    w = TraceWriter(path)
+    toml = '[show]\ntitle = "t"\n\n[[act]]\nname = "overture"\nuntil = "2s"\n'
+    w.setlist = setlist_record("mine", "mine.toml", toml)
+    w.options = {"command": "run", "backend": "sim", "speed": 4.0, "memory_b": None}
+    w.frame(make_frame(0.0))
+    w.close()
+    header = read_trace(path).header
+    assert header["setlist"] == {"name": "mine", "path": "mine.toml", "toml": toml}
+    assert recorded_setlist(header) == header["setlist"]
+    assert header["options"] == {"command": "run", "backend": "sim", "speed": 4.0, "memory_b": None}
+
+
+@pytest.mark.parametrize(
+    "setlist", [None, "speedrun", {"name": "x"}, {"name": 3, "toml": ""}, {"toml": "[show]"}]
+)
+def test_a_header_without_a_usable_setlist_names_none(setlist: object) -> None:
+    header = {"oomphony_trace": 1, "setlist": setlist}
+    assert recorded_setlist(header) is None
+
+
+def test_the_shipped_trace_predates_the_setlist_field() -> None:
+    header = read_trace(SHIPPED).header
+    assert "setlist" not in header and recorded_setlist(header) is None
