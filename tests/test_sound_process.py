@@ -4,6 +4,7 @@ JACK device, and the fallbacks when PortAudio or a device is missing."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from oomphony.sound.analysis import MIB, count_clicks, first_above, frame_for, r
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import SAMPLE_RATE_HZ
 from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME
-from oomphony.sound.sinks import TAIL_S
+from oomphony.sound.sinks import HEADER_EVERY_S, TAIL_S
 from oomphony.sound.voices import STING_PEAK
 
 SR = SAMPLE_RATE_HZ
@@ -104,6 +105,71 @@ def test_wav_follows_the_show(tmp_path: Path, fps: float) -> None:
     # then silence
     sting = rms_db(x[onset : onset + SR // 5])
     assert sting - rms_db(window(x, (KILL_T + 1.3, KILL_T + 2.3))) >= 30
+
+
+def wav_length_s(path: Path) -> float:
+    """The length a player sees: the header's frame count, every frame of it on disk."""
+    with wave.open(str(path), "rb") as w:
+        n = w.getnframes()
+        assert len(w.readframes(n)) == n * 4, "the header claims more than the file holds"
+        return n / w.getframerate()
+
+
+def test_an_unclosed_wav_plays_up_to_its_last_half_second(tmp_path: Path) -> None:
+    """What a SIGKILLed show leaves: the file as written so far, never closed. Rendered
+    faster than real time here, so the header follows the audio written, not the clock."""
+    path = tmp_path / "t.wav"
+    out = AudioOutput.open(no_audio=True, wav_path=path)
+    try:
+        play(out, end=3.3)
+        left = tmp_path / "left.wav"
+        left.write_bytes(path.read_bytes())  # the bytes a killed process leaves behind
+        assert 3.3 - HEADER_EVERY_S <= wav_length_s(left) <= 3.3
+    finally:
+        out.close(3.3)
+    assert wav_length_s(path) == pytest.approx(3.3 + TAIL_S, abs=1 / SR)
+
+
+def last_frame_t(trace: Path) -> float:
+    t = 0.0
+    for line in trace.read_text().splitlines()[1:]:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            break  # cut off mid-line by the kill
+        if "machine" in obj:
+            t = obj["t"]
+    return t
+
+
+@pytest.mark.slow
+def test_a_wav_of_a_sigkilled_show_plays_to_within_a_second_of_the_kill(tmp_path: Path):
+    wav_path, trace = tmp_path / "show.wav", tmp_path / "show.jsonl"
+    show = subprocess.Popen(
+        [sys.executable, "-m", "oomphony", "run", "speedrun", "--backend", "sim",
+         "--display", "none", "--no-audio", "--audio-out", str(wav_path),
+         "--record", str(trace)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "SDL_VIDEODRIVER": "dummy"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while (not trace.exists() or last_frame_t(trace) < 3.0) and time.monotonic() < deadline:
+            assert show.poll() is None, "the show ended before it was killed"
+            time.sleep(0.1)
+        show.send_signal(signal.SIGKILL)
+        show.wait(10)
+    finally:
+        if show.poll() is None:
+            show.kill()
+            show.wait(10)
+    reached = last_frame_t(trace)  # the show time the killed show had reached
+    assert reached >= 3.0
+    length = wav_length_s(wav_path)
+    assert reached - 1.0 <= length <= reached + 0.1, (length, reached)
+    assert rms_db(read_wav(wav_path)) > -60  # the show's sound, not silence
 
 
 def test_wav_unwritable_is_a_usage_error(tmp_path: Path) -> None:
@@ -350,3 +416,59 @@ def _gone(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+# --- callback failures: counted by the callback, reported by the show -----------------
+
+
+def test_failed_callbacks_reach_the_trace_and_one_notice(tmp_path: Path) -> None:
+    """A callback that cannot fill its buffer (a mono buffer for a stereo engine) plays
+    silence and is counted; the show's end reports the count in the trace's `audio`
+    event and in one line for the user."""
+    sd = pytest.importorskip("sounddevice", exc_type=OSError)
+    from oomphony.frame import AudioReport
+    from oomphony.runner import Runner, RunOptions
+    from oomphony.show.director import Director
+    from oomphony.show.setlist import load_setlist
+    from oomphony.show.sim import SimSource
+    from oomphony.sound.engine import Engine
+    from oomphony.sound.shm import SharedParams
+    from oomphony.trace import TraceWriter, read_trace
+
+    shared = SharedParams.in_process()
+    engine = Engine(shared, SR)
+    good = np.ones((512, 2), np.float32)
+    engine.callback(good, 512, None, sd.CallbackFlags())
+    mono = np.ones((512, 1), np.float32)
+    for _ in range(3):
+        engine.callback(mono, 512, None, sd.CallbackFlags())
+    assert not mono.any()  # silence, not whatever the buffer held
+    out = AudioOutput(None, None, "stage", None, "in-process engine", shared=shared)
+    assert out.callback_errors() == 3
+    assert out.end_notice() == (
+        "audio: 3 callbacks failed and played silence instead (see the trace's audio event)"
+    )
+
+    source = SimSource(memory_b=64 * MIB, swap_b=32 * MIB)
+    source.start()
+    director = Director(load_setlist("speedrun"), has_swap=True, key_wait_s=1.0)
+    trace = TraceWriter(tmp_path / "t.jsonl")
+    Runner(trace=trace, audio=out, options=RunOptions(speed=1e6, duration_s=2.0)).run_loop(
+        lambda: (source, director), loop=False
+    )
+    reports = [e for e in read_trace(tmp_path / "t.jsonl").events if isinstance(e, AudioReport)]
+    assert [r.callback_errors for r in reports] == [3]
+
+
+def test_no_failed_callbacks_no_notice() -> None:
+    out = AudioOutput.open(no_audio=True)
+    assert out.callback_errors() == 0 and out.end_notice() is None
+    out.close()
+
+
+def test_the_sting_is_rendered_at_minus_half_a_dbfs() -> None:
+    """As synth.py and voices.make_sting say: −0.5 dBFS peak before master."""
+    from oomphony.sound.voices import make_sting
+
+    peak = float(np.abs(make_sting(SR)).max())
+    assert 20 * np.log10(peak) == pytest.approx(-0.5, abs=0.01)
