@@ -68,6 +68,13 @@ def test_record_to_the_oom_kill(tmp_path: Path) -> None:
     assert s.frame_hz >= 50
     # the cage's cache fell by >= 80 % from its peak while the allocator grew
     assert trace.header["cage"]["memory_b"] == 192 * 2**20
+    # the header says how it was made: no setlist, a plain fill at these values
+    options = trace.header["options"]
+    assert trace.header["setlist"] is None
+    assert (options["command"], options["backend"]) == ("record", "live")
+    assert (options["cache_b"], options["rate_bps"], options["sleeper_b"]) == (
+        64 * 2**20, 150 * 2**20, 0,
+    )  # fmt: skip
     assert s.cache_peak_b > 32 * 2**20
     assert s.cache_drained_t_s is not None
     at_peak = next(f for f in trace.frames if f.t_s == s.cache_peak_t_s)

@@ -108,9 +108,6 @@ def cmd_record(args: argparse.Namespace) -> int:
     if memory_b is not None and cache_b >= memory_b:
         raise UsageError(f"--cache {format_size(cache_b)} must be smaller than the cage")
     confirm_global(args)
-    trace = TraceWriter(args.file)
-    trace.options = run_options(args, "record", "live")
-    audio = _open_audio(args, default_silent=True)
     plan = LivePlan(
         memory_b=memory_b,
         swap_b=swap_b,
@@ -118,6 +115,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         rate_bps=args.rate if args.rate is not None else DEFAULT_RATE_BPS,
         sleeper_b=args.sleeper or 0,
     )
+    trace = TraceWriter(args.file)
+    # what the plain fill really used (the defaults resolved), so the trace says it
+    trace.options = {
+        **run_options(args, "record", "live"),
+        "cache_b": cache_b,
+        "rate_bps": plan.rate_bps,
+        "sleeper_b": plan.sleeper_b,
+    }
+    audio = _open_audio(args, default_silent=True)
 
     def make_show():
         source = LiveSource(plan)
