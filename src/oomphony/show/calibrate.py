@@ -8,17 +8,22 @@ rate; `conditions` extracts those from a trace.
 
 from __future__ import annotations
 
+import math
+import os
 import statistics
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oomphony.commands import FillCache, SetRate
 from oomphony.frame import Event, MemoryFrame, OomKill
 from oomphony.show.sim import SimParams, SimSource
-from oomphony.units import MiB
+from oomphony.trace import read_trace
+from oomphony.units import KiB, MiB
 
 DRAINED_FRACTION = 0.1  # the cache is "drained" below 10 % of its peak
 SWAPOUT_MIN_B = 1 * MiB  # swap grown by this much since the start: the first swap-out
+START_GROWTH_B = 256 * KiB  # anon growing this much in one frame: the allocator writing
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +41,23 @@ class RunConditions:
     rate_bps: float
 
 
+def _anon_b(f: MemoryFrame) -> int:
+    if f.cage is not None and f.cage.anon_b is not None:
+        return f.cage.anon_b
+    return f.alloc.rss_b or 0
+
+
 def _start_t(frames: Sequence[MemoryFrame]) -> float:
-    for f in frames:
-        if f.alloc.allocated_b > 0:
-            return f.t_s
-    return frames[0].t_s
+    """When the allocator began to allocate. It reports its count after each write, and
+    its first write after the cache fill is a catch-up burst (up to 50 ms of allocation),
+    so the first frame with a count can be late: walk back over the anon growth before
+    it, to the last frame before the allocator's pages appeared."""
+    i = next((i for i, f in enumerate(frames) if f.alloc.allocated_b > 0), None)
+    if i is None:
+        return frames[0].t_s
+    while i > 0 and _anon_b(frames[i]) - _anon_b(frames[i - 1]) >= START_GROWTH_B:
+        i -= 1
+    return frames[i].t_s
 
 
 def measure(frames: Sequence[MemoryFrame], events: Sequence[Event]) -> Milestones:
@@ -74,23 +91,53 @@ def conditions(frames: Sequence[MemoryFrame]) -> RunConditions:
 def predict(
     run: RunConditions, *, params: SimParams | None = None, seed: int = 0, max_s: float = 600.0
 ) -> Milestones:
-    """Run the simulator as the recorded run went: fill the cache, then allocate at the rate
-    (the allocation starts once the fill is done, as `oomphony record` does)."""
+    """Run the simulator as `oomphony record` runs the allocator: the rate is set at the
+    start, the cache fill comes first, and frames are sampled at the recording's 100 Hz."""
     src = SimSource(memory_b=run.memory_b, swap_b=run.swap_b, seed=seed, params=params)
-    dt = 0.02
+    dt = 0.01
     src.command(FillCache(run.cache_fill_b))
+    src.command(SetRate(run.rate_bps))
     frames: list[MemoryFrame] = []
     events: list[Event] = []
-    t = 0.0
-    started = False
-    while t < max_s:
-        frame, evs = src.step(t)
+    n = 0
+    while n * dt < max_s:
+        frame, evs = src.step(n * dt)
         frames.append(frame)
         events.extend(evs)
         if any(isinstance(e, OomKill) for e in evs):
             break
-        if not started and src.model.fill_remaining_b <= 0:
-            src.command(SetRate(run.rate_bps))
-            started = True
-        t += dt
+        n += 1
     return measure(frames, events)
+
+
+MILESTONES = ("cache_drained_t_s", "first_swapout_t_s", "kill_t_s")
+
+
+def errors(
+    path: str | os.PathLike[str], *, params: SimParams | None = None
+) -> dict[str, float | None]:
+    """The simulator's relative error on each milestone of a recorded run (None where the
+    run has no such milestone, e.g. no swap-out without swap; inf where the sim misses one)."""
+    trace = read_trace(path)
+    real = measure(trace.frames, trace.events)
+    sim = predict(conditions(trace.frames), params=params)
+    out: dict[str, float | None] = {}
+    for name in MILESTONES:
+        r, p = getattr(real, name), getattr(sim, name)
+        out[name] = None if r is None else math.inf if p is None else (p - r) / r
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m oomphony.show.calibrate TRACE…`: the table of the simulator's errors."""
+    paths = list(sys.argv[1:] if argv is None else argv)
+    print(f"{'trace':48} {'drained':>8} {'swapout':>8} {'kill':>8}")
+    for path in paths:
+        row = errors(path)
+        cells = ["—" if e is None else f"{e:+.1%}" for e in row.values()]
+        print(f"{os.path.basename(path):48} " + " ".join(f"{c:>8}" for c in cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
