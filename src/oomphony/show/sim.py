@@ -1,12 +1,15 @@
 """A deterministic, seedable model of the kernel's reclaim, behind the Source interface.
 
-Per 10 ms tick: the allocator asks for `rate × dt`; when the arena is full, the page cache
-is given up first (down to a floor, so in a cage `cache ≈ min(C0, limit − anon)` as
-measured), then the coldest anonymous pages go to swap (the sleeper's idle pages before the
-allocator's oldest) at a bounded swap-out throughput; when memory and swap are both full,
-the OOM killer takes the allocator. Pressure (PSI) rises with swap-outs, swap-ins and the
-refaults of a cache squeezed to its floor. Machine-wide mode (`caged=False`) uses
-watermarks: direct reclaim below `min`, kswapd from below `low` up to `high`.
+Per 10 ms tick: the allocator asks for what its pacer allows (`rate × dt`, and after a
+stall — such as its own cache fill, which comes first — a catch-up of up to 50 ms at
+once, as the real allocator does); when the arena is full, the page cache is given up
+first (down to a floor, so in a cage `cache ≈ min(C0, limit − anon)` as measured), then,
+after a short onset while reclaim ages the anon list, the coldest anonymous pages go to
+swap (the sleeper's idle pages before the allocator's oldest) at a bounded swap-out
+throughput; when memory and swap are both full, the OOM killer takes the allocator.
+Pressure (PSI) rises with swap-outs, swap-ins and the refaults of a cache squeezed to its
+floor. Machine-wide mode (`caged=False`) uses watermarks: direct reclaim below `min`,
+kswapd from below `low` up to `high`.
 
 The clock is the caller's: `step(t_s)` runs the ticks up to `t_s`, so `--speed` is just a
 faster show clock. The same seed, commands and step times give the same frames.
