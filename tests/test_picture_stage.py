@@ -5,6 +5,7 @@ captions inside the screen."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
@@ -127,10 +128,12 @@ def test_swap_in_sends_cells_back():
     ],
 )
 def test_kill_screen_types_the_kernel_line_and_the_pid(kernel_line, pid, expect):
+    """A live kill (the kernel's line read from the cgroup's events and the log)."""
     size = (1280, 720)
     stage = Stage(size)
     settle(stage, caged_frame(1.0, alloc_b=200 * MiB, pid=pid), act_cues(1.0, Act.SWAP))
     cues = kill_cues(2.0, pid, kernel_line=kernel_line)
+    cues = replace(cues, kill=replace(cues.kill, source="memory.events"))
     dead = caged_frame(2.0, alloc_b=0, alive=False, pid=pid)
     settle(stage, dead, cues, seconds=4.0)
     lines, typed = kill_screen_layout(cues, stage.obituary, stage.kill_age_s(), stage.layout)

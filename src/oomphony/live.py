@@ -14,6 +14,7 @@ from oomphony.cage import Cage
 from oomphony.commands import Command, Restart, WakeSleeper
 from oomphony.frame import AllocatorExit, AllocState, Event, MemoryFrame, OomKill
 from oomphony.killwatch import KillWatch, classify_exit
+from oomphony.source import Origin
 from oomphony.telemetry import Sampler
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class LivePlan:
 
 class LiveSource:
     name = "live"
+    origin = Origin("live")
 
     def __init__(self, plan: LivePlan, *, proc_root: str = "/proc") -> None:
         self.plan = plan

@@ -93,6 +93,8 @@ class Runner:
 
     def run_show(self, source: Source, director: Director) -> ShowResult:
         opt = self.opt
+        if self.view is not None:
+            self.view.set_origin(source.origin)  # the picture labels a sim or a replay
         real_start = time.monotonic()
         frame_period = 1.0 / opt.sample_hz
         # Simulated sources are stepped in sub-steps of one trace period, so the trace has

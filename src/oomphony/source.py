@@ -7,14 +7,26 @@ blocks: it returns the newest frame and the events that happened since the last 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from oomphony.commands import Command
 from oomphony.frame import Event, MemoryFrame
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a show's frames come from, so the picture can say so on screen."""
+
+    kind: str  # "live", "sim" or "replay"
+    simulated: bool = False  # the simulator played the kernel (sim, or a replay of a sim show)
+    host: str = ""  # replay: the machine the trace was recorded on (its header's host)
+    recorded: str = ""  # replay: when, the header's `started` (ISO-8601)
+
+
 class Source(Protocol):
     name: str  # "live", "sim" or "replay"
+    origin: Origin  # what the picture labels the show as (the runner hands it to the view)
     fallbacks: list[str]  # one line each: what this source could not provide, and instead
 
     def start(self) -> None: ...

@@ -1,7 +1,8 @@
 """The picture as the runner sees it: a display, a stage, a clock, and screenshots.
 
 `View.frame` runs one picture frame (events → update → draw → flip) and returns the
-live-control actions as the runner's action names.
+live-control actions as the runner's action names. The next key turns the caption's
+page first, and only on its last page becomes the runner's "next" (the next act).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pygame
 from oomphony.cues import Act, Cues
 from oomphony.frame import MemoryFrame
 from oomphony.picture import Action, Display, HudInfo, Stage
+from oomphony.source import Origin
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +68,17 @@ class View:
         display = Display.open(mode)
         stage = Stage(display.size, preset=preset, palette=palette, seed=seed)
         stage.kiosk = display.kiosk
+        stage.auto_page = display.kiosk or display.mode == "none"  # nobody at the keys
         return cls(display, stage, screenshots=screenshots)
 
     @property
     def interactive(self) -> bool:
         """Somebody can press keys (a real window or screen)."""
         return self.display.mode != "none"
+
+    def set_origin(self, origin: Origin) -> None:
+        """The source's origin, handed down by the runner: sim and replay are labelled."""
+        self.stage.set_origin(origin)
 
     def frame(
         self, dt_s: float, frame: MemoryFrame, cues: Cues, hud_fields: dict[str, Any]
@@ -85,6 +92,8 @@ class View:
                 self.help_on = not self.help_on
             elif action is Action.RESIZE:
                 self.stage.resize(self.display.size)
+            elif action is Action.NEXT_ACT and self.stage.next_page():
+                continue  # the explanation's next page, before the next act
             elif action in _NAMES:
                 names.append(_NAMES[action])
         self.stage.update(dt_s, frame, cues)

@@ -31,7 +31,7 @@ class Action(Enum):
 CONTROLS: tuple[tuple[str, str], ...] = (
     ("Space", "pause / resume the allocator"),
     ("↑ / ↓", "allocation rate up / down"),
-    ("→", "next act"),
+    ("→", "next page of a long explanation, then the next act"),
     ("K", "kill the allocator now (a manual SIGKILL, not an OOM kill)"),
     ("R", "restart the show"),
     ("M", "mute / unmute"),

@@ -19,6 +19,8 @@ CAPTION_BODY_FRAC = 0.048
 CAPTION_TITLE_FRAC = 0.075
 LABEL_FRAC = 0.026  # gauge, legend and timeline labels
 SMALL_FRAC = 0.021  # HUD and axis text
+CLASSROOM_TOP = 0.45  # classroom, landscape: the RAM, swap and gauge panels' share
+CLASSROOM_TIMELINE = 0.13  # … and the timeline's (the caption gets the rest)
 RAM_CELLS_TARGET = 640  # cells in the RAM map, whatever the resolution
 
 
@@ -79,7 +81,8 @@ def _split_panel(panel: Rect, title_h: int, foot_h: int) -> tuple[Rect, Rect, Re
     return title, body, foot
 
 
-def compute_layout(size: tuple[int, int]) -> Layout:
+def compute_layout(size: tuple[int, int], *, classroom: bool = False) -> Layout:
+    """`classroom` gives the caption (the longer explanations) more of the height."""
     w, h = max(1, int(size[0])), max(1, int(size[1]))
     m = max(4, round(0.022 * min(w, h)))
     u = min(h, 0.75 * w)  # labels follow the height, but not past what a narrow screen fits
@@ -91,8 +94,8 @@ def compute_layout(size: tuple[int, int]) -> Layout:
     title_h = round(label_px * 1.5)
     landscape = w >= 1.15 * h
     if landscape:
-        top_h = round(0.52 * h)
-        tl_h = round(0.17 * h)
+        top_h = round((CLASSROOM_TOP if classroom else 0.52) * h)
+        tl_h = round((CLASSROOM_TIMELINE if classroom else 0.17) * h)
         y0 = m
         ram_w = round(0.50 * w)
         swap_w = round(0.17 * w)
@@ -102,9 +105,9 @@ def compute_layout(size: tuple[int, int]) -> Layout:
         timeline = Rect(m, ram_panel.bottom + m, w - 2 * m, tl_h)
         caption = Rect(m, timeline.bottom + m, w - 2 * m, max(1, h - timeline.bottom - 2 * m))
     else:
-        ram_panel = Rect(m, m, w - 2 * m, round(0.34 * h))
+        ram_panel = Rect(m, m, w - 2 * m, round((0.30 if classroom else 0.34) * h))
         row_y = ram_panel.bottom + m
-        row_h = round(0.17 * h)
+        row_h = round((0.14 if classroom else 0.17) * h)
         swap_panel = Rect(m, row_y, round(0.40 * (w - 3 * m)), row_h)
         gauges = Rect(swap_panel.right + m, row_y, w - swap_panel.right - 2 * m, row_h)
         timeline = Rect(m, swap_panel.bottom + m, w - 2 * m, round(0.13 * h))

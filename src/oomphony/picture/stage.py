@@ -1,9 +1,10 @@
 """The scene: noise field, RAM map and swap area, timeline, gauges, caption, kill screen
 and HUD, drawn only from frames and cues.
 
-`Stage` keeps drawing state (cell owners, the 60 s history, the obituary's figures)
-and draws onto any surface; it never touches the display, the clock or /proc. Timers
-run on the `dt_s` given to `update`, in seconds.
+`Stage` keeps drawing state (cell owners, the 60 s history, the obituary's figures, the
+caption's page) and draws onto any surface; it never touches the display, the clock or
+/proc. Timers run on the `dt_s` given to `update`, in seconds. `origin` (handed down by
+the runner from the source) puts the sim or replay badge on every screen.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from oomphony.cues import Act, Cues
 from oomphony.frame import MemoryFrame
 from oomphony.picture import text
 from oomphony.picture.arena import ArenaParts, arena_parts
-from oomphony.picture.captions import caption_layout, draw_caption
+from oomphony.picture.badge import Badge, badge_layout, draw_badge
+from oomphony.picture.captions import Page, caption_pages, draw_caption
 from oomphony.picture.gauges import Smoother, draw_gauges, gauge_rows
 from oomphony.picture.hud import HudInfo, draw_help, draw_hud
 from oomphony.picture.killscreen import (
     Obituary,
     draw_kill_screen,
+    kernel_chars,
     kill_screen_layout,
     typed_chars,
 )
@@ -31,11 +34,16 @@ from oomphony.picture.noise import NoiseField, noise_params, rate_level
 from oomphony.picture.palette import OWNER_NAMES, get_palette
 from oomphony.picture.rammap import RamMap
 from oomphony.picture.timeline import History, draw_timeline, sample_of
+from oomphony.source import Origin
 from oomphony.units import format_size
 
 log = logging.getLogger(__name__)
 
 KILL_SCREEN_MIN_S = 6.0  # the kill screen stays this long even if the act moves on
+# Unattended (kiosk, headless) a paged caption turns by itself: a slow reader's pace
+# (2.5 words a second, a class reading along) plus a moment, never under PAGE_MIN_S.
+PAGE_WORDS_PER_S = 2.5
+PAGE_MIN_S = 6.0
 PRESETS = ("stage", "classroom")
 _ACT_LABEL = {
     Act.ATTRACT: "attract",
@@ -72,11 +80,15 @@ class Stage:
         self.palette = get_palette(palette)
         self.seed = seed
         self.kiosk = False  # the help overlay mentions the held quit key
+        self.auto_page = False  # nobody turns the caption's pages: they turn by themselves
+        self.origin = Origin("live")
         self.noise = NoiseField(seed)
         self.history = History()
         self.smoother = Smoother()
         self.size = (0, 0)
-        self.layout: Layout = compute_layout((max(1, size[0]), max(1, size[1])))
+        self.layout: Layout = compute_layout(
+            (max(1, size[0]), max(1, size[1])), classroom=self.preset == "classroom"
+        )
         self.rammap = RamMap(
             fit_grid(self.layout.ram_map, RAM_CELLS_TARGET), self.layout.swap_map, seed
         )
@@ -90,11 +102,16 @@ class Stage:
         if size == self.size:
             return
         self.size = size
-        self.layout = compute_layout(size)
+        self.layout = compute_layout(size, classroom=self.preset == "classroom")
         self.rammap.set_geometry(
             fit_grid(self.layout.ram_map, RAM_CELLS_TARGET), self.layout.swap_map
         )
         self._caption_key: tuple | None = None
+        self._badge_key: tuple | None = None
+
+    def set_origin(self, origin: Origin) -> None:
+        """Where the frames come from (the source's `origin`): sim and replay get a badge."""
+        self.origin = origin
 
     def reset(self) -> None:
         """A new show (kiosk loop): history, cells, kill and obituary figures cleared."""
@@ -114,6 +131,8 @@ class Stage:
         self.rammap.reset()
         self._caption_key = None
         self._kill_key: tuple | None = None
+        self.page = 0
+        self.page_age_s = 0.0
 
     def update(self, dt_s: float, frame: MemoryFrame, cues: Cues) -> None:
         dt_s = max(0.0, float(dt_s))
@@ -131,6 +150,26 @@ class Stage:
         self._track_kill(frame, cues)
         self.rows = gauge_rows(frame)
         self.smoother.step(dt_s, self.rows)
+        self._turn_pages(dt_s)
+
+    def _turn_pages(self, dt_s: float) -> None:
+        pages = self.caption_pages()
+        self.page_age_s += dt_s
+        if not self.auto_page or len(pages) < 2:
+            return
+        words = sum(len(ln.text.split()) for ln in pages[self.page] if ln.role == "body")
+        if self.page_age_s >= max(PAGE_MIN_S, words / PAGE_WORDS_PER_S + 2.0):
+            self.page = (self.page + 1) % len(pages)  # unattended: round and round
+            self.page_age_s = 0.0
+
+    def next_page(self) -> bool:
+        """The next key: turn the caption's page; False on its last page (the key then
+        moves the show to the next act)."""
+        if self.page + 1 < len(self.caption_pages()):
+            self.page += 1
+            self.page_age_s = 0.0
+            return True
+        return False
 
     def _track_run(self, frame: MemoryFrame) -> None:
         a, run = frame.alloc, self.run
@@ -186,19 +225,41 @@ class Stage:
         cp = self.cues.picture_preset if self.cues else "stage"
         return cp if cp in PRESETS and cp != "stage" else self.preset
 
-    def caption_lines(self):
-        """The caption's lines as laid out now (title, then body lines)."""
+    def badge(self) -> Badge | None:
+        """The sim or replay badge as laid out now (None for a live show)."""
+        key = (self.origin, self.size)
+        if key != self._badge_key:
+            self._badge_key = key
+            self._badge = badge_layout(self.origin, self.layout)
+        return self._badge
+
+    def caption_pages(self) -> tuple[Page, ...]:
+        """The caption's pages as laid out now (each: title, body lines, page marker)."""
         c = self.cues
         title = c.title if c else ""
         body = ""
         classroom = self.effective_preset() == "classroom"
         if c:
             body = c.explanation if classroom and c.explanation else c.caption
-        key = (title, body, self.size, classroom)
+        badge = self.badge()
+        key = (title, body, self.size, classroom, badge)
         if key != self._caption_key:
+            if self._caption_key is None or key[:2] != self._caption_key[:2]:
+                self.page, self.page_age_s = 0, 0.0  # new words start on their first page
             self._caption_key = key
-            self._caption = caption_layout(title, body, self.layout, classroom=classroom)
+            self._caption = caption_pages(
+                title,
+                body,
+                self.layout,
+                classroom=classroom,
+                reserve=badge.box if badge is not None else None,
+            )
+            self.page = min(self.page, len(self._caption) - 1)
         return self._caption
+
+    def caption_lines(self) -> Page:
+        """The caption's current page (title, then body lines, then the page marker)."""
+        return self.caption_pages()[self.page]
 
     # --- drawing ----------------------------------------------------------------------
 
@@ -223,18 +284,25 @@ class Stage:
         self.noise.draw(surface, params)
         if self.kill_screen_active() and self.obituary is not None:
             age = self.kill_age_s() or 0.0
-            key = (self.kill_key, self.size, self.obituary)
+            key = (self.kill_key, self.size, self.obituary, self.origin)
             if key != self._kill_key:
                 self._kill_key = key
-                self._kill_lines = kill_screen_layout(self.cues, self.obituary, 0.0, lay)[0]
+                self._kill_lines = kill_screen_layout(
+                    self.cues, self.obituary, 0.0, lay, self.origin, lay.caption.y - lay.margin
+                )[0]
             lines = self._kill_lines
             typed = typed_chars(lines, age)
             draw_kill_screen(surface, lines, typed, age, pal)
+            if typed >= kernel_chars(lines):  # the act's words, once the line is typed
+                draw_caption(surface, self.caption_lines(), pal)
         else:
             self._draw_scene(surface)
         self._draw_overlays(surface, hud, help_overlay)
 
     def _draw_overlays(self, surface, hud, help_overlay) -> None:
+        badge = self.badge()
+        if badge is not None:
+            draw_badge(surface, badge, self.palette)
         if hud is not None:
             draw_hud(surface, hud, self.layout, self.palette)
         if help_overlay:

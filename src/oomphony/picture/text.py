@@ -2,13 +2,17 @@
 
 DejaVu (Debian fonts-dejavu-core) is looked up by path; pygame's built-in default font is
 the fallback. Rendered text surfaces are cached by (text, size, colour, style), since
-the same labels are drawn every frame.
+the same labels are drawn every frame. `draw` renders and blits in one call and, inside
+`recording()`, notes what it drew where (tests read the words on screen from it).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygame
@@ -29,6 +33,30 @@ _FILES = {
 _CACHE_MAX = 600
 _text_cache: dict[tuple, pygame.Surface] = {}
 _warned: set[str] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class Drawn:
+    """One piece of text put on a surface: its words, its box (unclipped), its size."""
+
+    text: str
+    rect: pygame.Rect
+    px: int
+    role: str  # what it is: "title", "body", "page", "badge", "kernel", …
+
+
+_recording: list[list[Drawn]] = []
+
+
+@contextmanager
+def recording() -> Iterator[list[Drawn]]:
+    """Collect every `draw` made inside the block, in order."""
+    drawn: list[Drawn] = []
+    _recording.append(drawn)
+    try:
+        yield drawn
+    finally:
+        _recording.remove(drawn)
 
 
 def ensure_init() -> None:
@@ -95,32 +123,77 @@ def render(
     return surf
 
 
+def draw(
+    surface: pygame.Surface,
+    text: str,
+    px: int,
+    color: tuple[int, int, int],
+    pos: tuple[int, int],
+    *,
+    role: str = "",
+    bold: bool = False,
+    mono: bool = False,
+    shadow: bool = False,
+) -> pygame.Rect:
+    """Render `text` and blit it with its top-left at `pos`; returns its box."""
+    surf = render(text, px, color, bold=bold, mono=mono, shadow=shadow)
+    rect = pygame.Rect(pos, surf.get_size())
+    surface.blit(surf, rect)
+    for drawn in _recording:
+        drawn.append(Drawn(text, rect, int(px), role))
+    return rect
+
+
 def text_width(text: str, px: int, *, bold: bool = False, mono: bool = False) -> int:
     return font(px, bold=bold, mono=mono).size(text)[0]
 
 
-def wrap(text: str, px: int, width: int, *, bold: bool = False, mono: bool = False) -> list[str]:
-    """Greedy word wrap to `width` pixels; a word longer than a line is cut by characters."""
+def wrap(
+    text: str,
+    px: int,
+    width: int,
+    *,
+    bold: bool = False,
+    mono: bool = False,
+    first: Sequence[int] = (),
+) -> list[str]:
+    """Greedy word wrap to `width` pixels (the first lines to the widths in `first`, e.g.
+    beside a badge); a word longer than a line is split by characters, never dropped."""
     f = font(px, bold=bold, mono=mono)
     lines: list[str] = []
+
+    def room() -> int:
+        return first[len(lines)] if len(lines) < len(first) else width
+
     for para in text.split("\n"):
         line = ""
         for word in para.split(" "):
             cand = word if not line else f"{line} {word}"
-            if f.size(cand)[0] <= width:
+            if f.size(cand)[0] <= room():
                 line = cand
                 continue
             if line:
                 lines.append(line)
             line = word
-            while f.size(line)[0] > width and len(line) > 1:
+            while f.size(line)[0] > room() and len(line) > 1:
                 cut = len(line)
-                while cut > 1 and f.size(line[:cut])[0] > width:
+                while cut > 1 and f.size(line[:cut])[0] > room():
                     cut -= 1
                 lines.append(line[:cut])
                 line = line[cut:]
         lines.append(line)
     return lines
+
+
+def fit_px(
+    text: str, px: int, width: int, min_px: int, *, bold: bool = False, mono: bool = False
+) -> int:
+    """The largest size from `px` down to `min_px` at which `text` is at most `width` wide
+    (`min_px` when even that is too wide: the caller wraps)."""
+    px = max(int(px), int(min_px))
+    while px > min_px and text_width(text, px, bold=bold, mono=mono) > width:
+        px = max(int(min_px), px - max(1, px // 12))
+    return px
 
 
 def ellipsize(text: str, px: int, width: int, *, bold: bool = False) -> str:

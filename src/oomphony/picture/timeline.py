@@ -1,5 +1,8 @@
-"""The last 60 s as a stacked chart (anon, cache, free in RAM; swap above), with markers
-for acts and events. `History` is pure data; `draw_timeline` draws it."""
+"""The show so far, then its last 60 s, as a stacked chart (anon, cache, free in RAM;
+swap above), with markers for acts and events. Until the show is a window long the chart
+spans the show so far, so it fills the width from the first seconds. `History` is pure
+data; `time_axis` is pure; `draw_timeline` draws.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from oomphony.picture.palette import Palette, scale
 WINDOW_S = 60.0
 SAMPLE_S = 0.25  # one stored sample per quarter second: 240 points across the chart
 SWAP_BAND = 0.30  # share of the chart's height for the swap band (when there is swap)
+MIN_SPAN_S = 5.0  # the first seconds are drawn on a 5 s axis (a sliver of data is no chart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +79,31 @@ class History:
         self.markers.clear()
 
 
+def time_axis(hist: History) -> tuple[float, float]:
+    """(time at the chart's left edge, seconds across it): the show so far (at least
+    MIN_SPAN_S) until it is WINDOW_S long, then the last WINDOW_S."""
+    now = hist.samples[-1].t_s
+    left = max(hist.samples[0].t_s, now - WINDOW_S)
+    return left, max(MIN_SPAN_S, now - left)
+
+
+def axis_label(span_s: float) -> str:
+    return f"last {WINDOW_S:.0f} s" if span_s >= WINDOW_S - 1e-6 else "the show so far"
+
+
 def draw_timeline(
     surface: pygame.Surface, rect: pygame.Rect, hist: History, palette: Palette, px: int
 ) -> None:
     if not hist.samples:
         return
-    now = hist.samples[-1].t_s
+    left, span = time_axis(hist)
     label_h = round(px * 1.3)
     chart = pygame.Rect(rect.x, rect.y + label_h, rect.w, max(4, rect.h - label_h))
     swap_h = round(chart.h * SWAP_BAND) if hist.has_swap else 0
     ram = pygame.Rect(chart.x, chart.y + swap_h, chart.w, chart.h - swap_h)
 
     def x_of(t: float) -> float:
-        return chart.right - (now - t) / WINDOW_S * chart.w
+        return chart.x + (t - left) / span * chart.w
 
     xs = [x_of(s.t_s) for s in hist.samples]
     pairs = list(zip(xs, hist.samples, strict=True))
@@ -96,6 +112,8 @@ def draw_timeline(
         (lambda s: s.anon, lambda s: s.anon + s.cache, palette.cache),
         (lambda s: s.anon + s.cache, lambda s: 1.0, palette.free),
     )
+    clip = surface.get_clip()
+    surface.set_clip(chart.clip(clip))  # the sample before the window starts left of it
     for lo, hi, col in layers:
         top = [(x, ram.bottom - min(1.0, hi(s)) * ram.h) for x, s in pairs]
         bot = [(x, ram.bottom - min(1.0, lo(s)) * ram.h) for x, s in pairs]
@@ -112,10 +130,13 @@ def draw_timeline(
                 [*pts, (pts[-1][0], band.bottom), (pts[0][0], band.bottom)],
             )
             pygame.draw.lines(surface, palette.alloc, False, pts, max(1, px // 10))
-        surface.blit(text.render("swap", px, palette.text_dim), (band.x + 4, band.y))
-    surface.blit(text.render("last 60 s", px, palette.text_dim), (rect.x, rect.y))
+    surface.set_clip(clip)
+    if swap_h:
+        text.draw(surface, "swap", px, palette.text_dim, (band.x + 4, band.y), role="timeline")
+    label = axis_label(span)
+    text.draw(surface, label, px, palette.text_dim, (rect.x, rect.y), role="timeline")
     free_left = rect.right  # labels are placed newest first, right to left, never overlapping
-    first_label_end = rect.x + text.text_width("last 60 s ", px)
+    first_label_end = rect.x + text.text_width(label + " ", px)
     for mk in reversed(hist.markers):
         x = round(x_of(mk.t_s))
         if x < chart.x:
@@ -126,5 +147,5 @@ def draw_timeline(
         lx = min(x + 4, free_left - lab.get_width())
         if lx < first_label_end:
             continue
-        surface.blit(lab, (lx, rect.y))
+        text.draw(surface, mk.label, px, col, (lx, rect.y), role="timeline", bold=True)
         free_left = lx - px

@@ -17,11 +17,29 @@ from pathlib import Path
 from oomphony.commands import Command
 from oomphony.errors import TraceError
 from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
+from oomphony.source import Origin
 from oomphony.trace import Trace, read_trace
 
 log = logging.getLogger(__name__)
 
 SOURCE_EVENTS = (OomKill, AllocatorExit)
+
+
+def recorded_origin(trace: Trace) -> Origin:
+    """The recorded show, as the picture names it: host and start from the header; a
+    simulated show is known by its cage (`kind` "sim") or a kill the simulator made."""
+    header = trace.header
+    host = header.get("host")
+    cage = header.get("cage")
+    simulated = (isinstance(cage, dict) and cage.get("kind") == "sim") or any(
+        isinstance(ev, OomKill) and ev.source == "sim" for ev in trace.events
+    )
+    return Origin(
+        "replay",
+        simulated=simulated,
+        host=str(host.get("hostname") or "") if isinstance(host, dict) else "",
+        recorded=str(header.get("started") or ""),
+    )
 
 
 class ReplaySource:
@@ -37,6 +55,7 @@ class ReplaySource:
         self._frame_t = [f.t_s for f in self.frames]
         self.events = [ev for ev in self.trace.events if isinstance(ev, SOURCE_EVENTS)]
         self._event_t = [ev.t_s for ev in self.events]
+        self.origin = recorded_origin(self.trace)
         self.fallbacks: list[str] = ["replay: the allocator in a trace cannot be steered"]
         if self.trace.truncated:
             self.fallbacks.append("replay: the trace was cut off; it replays to its last line")

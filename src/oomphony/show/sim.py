@@ -45,6 +45,7 @@ from oomphony.frame import (
     Rates,
 )
 from oomphony.show.simmodel import Model, SimParams
+from oomphony.source import Origin
 from oomphony.units import GiB
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class SimSource:
     machine's RAM use limit and swap (machine-wide, where `machine_total_b` is the RAM)."""
 
     name = "sim"
+    origin = Origin("sim", simulated=True)
 
     def __init__(
         self,
