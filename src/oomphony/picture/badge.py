@@ -81,7 +81,9 @@ def badge_layout(origin: Origin, layout: Layout) -> Badge | None:
     lines = []
     for s, px, b in parts:
         h = text.font(px, bold=b).get_height()
-        lines.append(BadgeLine(s, px, b, pygame.Rect(box.x + pad, y, text.text_width(s, px, bold=b), h)))
+        lines.append(
+            BadgeLine(s, px, b, pygame.Rect(box.x + pad, y, text.text_width(s, px, bold=b), h))
+        )
         y += h
     box.h = y + pad - box.y
     return Badge(box, tuple(lines))

@@ -49,10 +49,15 @@ def _widths(y0: int, step: int, n: int, area: pygame.Rect, reserve: pygame.Rect 
     return [beside if y0 + i * step < reserve.bottom else area.w for i in range(n)]
 
 
+def _box(s: str, px: int, bold: bool = False) -> tuple[int, int]:
+    """The size of a caption line as drawn (with its drop shadow)."""
+    return text.size(s, px, bold=bold, shadow=True)
+
+
 def _rows_fitting(y0: int, px: int, area: pygame.Rect) -> int:
     """How many lines of size `px` fit between `y0` and the area's bottom (at least 1)."""
     step = round(px * LINE_GAP)
-    h = text.font(px).get_height()
+    h = _box("Ag", px)[1]
     return max(1, (area.bottom - y0 - h) // step + 1)
 
 
@@ -60,16 +65,17 @@ def _title_lines(
     title: str, tpx: int, layout: Layout, reserve: pygame.Rect | None
 ) -> tuple[list[Line], int]:
     area = layout.caption
+    d = text.shadow_px(tpx, bold=True)
     step0 = round(tpx * LINE_GAP)
-    first = _widths(area.y, step0, 1, area, reserve)[0]
+    first = _widths(area.y, step0, 1, area, reserve)[0] - d
     tpx = text.fit_px(title, tpx, first, layout.min_body_px, bold=True)
+    d = text.shadow_px(tpx, bold=True)
     step = round(tpx * LINE_GAP)
-    widths = _widths(area.y, step, 8, area, reserve)
-    parts = text.wrap(title, tpx, area.w, bold=True, first=widths)
+    widths = [w - d for w in _widths(area.y, step, 8, area, reserve)]
+    parts = text.wrap(title, tpx, area.w - d, bold=True, first=widths)
     lines, y = [], area.y
-    f = text.font(tpx, bold=True)
     for s in parts:
-        w, h = f.size(s)
+        w, h = _box(s, tpx, True)
         lines.append(Line(s, tpx, True, pygame.Rect(area.x, y, w, h), "title"))
         y += step
     return lines, y
@@ -120,16 +126,17 @@ def caption_pages(
     while True:  # shrink the body to fit one page, down to the floor
         step = round(px * LINE_GAP)
         rows = _rows_fitting(y0, px, area)
-        first = _widths(y0, step, rows, area, reserve)
-        wrapped = text.wrap(body, px, area.w, first=first)
+        d = text.shadow_px(px)
+        first = [w - d for w in _widths(y0, step, rows, area, reserve)]
+        wrapped = text.wrap(body, px, area.w - d, first=first)
         if len(wrapped) <= rows:
             return (tuple(head) + _body_lines([wrapped], px, y0, area)[0],)
         if px <= layout.min_body_px:
             break
         px = max(layout.min_body_px, px - max(1, px // 12))
     # Pages: every line keeps clear of the marker at the bottom right.
-    mark_w = text.text_width(page_mark(88, 88), px) + max(4, px // 2)
-    width = area.w - mark_w
+    mark_w = _box(page_mark(88, 88), px)[0] + max(4, px // 2)
+    width = area.w - d - mark_w
     first = [min(w, width) for w in first]
     pages = _paginate(body, px, width, first, rows)
     even = math.ceil(sum(map(len, pages)) / len(pages))
@@ -144,20 +151,19 @@ def caption_pages(
     mark_y = y0 + (rows - 1) * step
     for i, lines in enumerate(_body_lines(pages, px, y0, area)):
         mark = page_mark(i + 1, len(pages))
-        w, h = text.font(px).size(mark)
+        w, h = _box(mark, px)
         rect = pygame.Rect(area.right - w, mark_y, w, h)
         out.append((*head, *lines, Line(mark, px, False, rect, "page")))
     return tuple(out)
 
 
 def _body_lines(pages: list[list[str]], px: int, y0: int, area: pygame.Rect) -> list[Page]:
-    f = text.font(px)
     step = round(px * LINE_GAP)
     out = []
     for lines in pages:
         y, page = y0, []
         for s in lines:
-            w, h = f.size(s)
+            w, h = _box(s, px)
             page.append(Line(s, px, False, pygame.Rect(area.x, y, w, h), "body"))
             y += step
         out.append(tuple(page))

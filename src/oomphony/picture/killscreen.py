@@ -124,7 +124,7 @@ def kill_screen_layout(
     """All lines of the kill screen and how many characters of the kernel line are typed
     by `age_s` seconds after the kill. Lines of role 'kernel' hold the whole text. The
     screen ends above `bottom` (default: the screen's margin): it shrinks, never cuts."""
-    w, h = layout.size
+    h = layout.size[1]
     bottom = h - layout.margin if bottom is None else bottom
     scale = 1.0
     while True:

@@ -113,7 +113,7 @@ def render(
             _text_cache.clear()
         surf = font(px, bold=bold, mono=mono).render(text, True, color)
         if shadow:
-            d = max(1, surf.get_height() // 14)
+            d = shadow_px(px, bold=bold, mono=mono)
             dark = font(px, bold=bold, mono=mono).render(text, True, (0, 0, 0))
             both = pygame.Surface((surf.get_width() + d, surf.get_height() + d), pygame.SRCALPHA)
             both.blit(dark, (d, d))
@@ -142,6 +142,20 @@ def draw(
     for drawn in _recording:
         drawn.append(Drawn(text, rect, int(px), role))
     return rect
+
+
+def shadow_px(px: int, *, bold: bool = False, mono: bool = False) -> int:
+    """How far a drop shadow reaches right of and below the text."""
+    return max(1, font(px, bold=bold, mono=mono).get_height() // 14)
+
+
+def size(
+    text: str, px: int, *, bold: bool = False, mono: bool = False, shadow: bool = False
+) -> tuple[int, int]:
+    """The size `render` gives `text` (with its shadow, if any)."""
+    w, h = font(px, bold=bold, mono=mono).size(text)
+    d = shadow_px(px, bold=bold, mono=mono) if shadow else 0
+    return w + d, h + d
 
 
 def text_width(text: str, px: int, *, bold: bool = False, mono: bool = False) -> int:
