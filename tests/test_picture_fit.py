@@ -7,6 +7,7 @@ caption too long for one screen pages with the next key, with a "1/2 →" marker
 
 from __future__ import annotations
 
+import itertools
 import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -160,3 +161,30 @@ def test_a_long_explanation_pages_with_the_next_key():
             assert names == ([] if n < pages else ["next"]), n
     finally:
         display.close()
+
+
+@pytest.mark.parametrize("unattended", [True, False])
+def test_unattended_pages_turn_by_themselves(unattended):
+    """A kiosk (or a headless run) has nobody at the keys: the pages turn at a reading
+    pace, round and round; with a presenter they wait for →."""
+    sl = load_setlist("classroom")
+    act = max(sl.acts, key=lambda a: len(a.explanation))
+    cues = Cues(1.0, act.kind, act.name, act.title, act.caption, act.explanation,
+                picture_preset="classroom")  # fmt: skip
+    stage = Stage((1024, 768), preset="classroom")
+    stage.auto_page = unattended
+    frame = caged_frame(1.0, cache_b=80 * MiB)
+    shown = []
+    for _ in range(900):  # 90 s of show time
+        stage.update(0.1, frame, cues)
+        shown.append(stage.page)
+    pages = len(stage.caption_pages())
+    assert pages >= 2
+    if unattended:
+        turns = sum(a != b for a, b in itertools.pairwise(shown))
+        assert set(shown) == set(range(pages)) and turns >= pages
+        words = len(act.explanation.split()) / pages
+        first_turn = shown.index(1) * 0.1
+        assert first_turn >= words / 2.5, "a page stays up long enough to be read"
+    else:
+        assert set(shown) == {0}

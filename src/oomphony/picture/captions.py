@@ -170,13 +170,6 @@ def _body_lines(pages: list[list[str]], px: int, y0: int, area: pygame.Rect) -> 
     return out
 
 
-def caption_layout(
-    title: str, body: str, layout: Layout, *, classroom: bool = False
-) -> tuple[Line, ...]:
-    """The first page of the caption (a caption that fits has only one)."""
-    return caption_pages(title, body, layout, classroom=classroom)[0]
-
-
 def draw_caption(surface: pygame.Surface, lines: Page, palette: Palette) -> None:
     for ln in lines:
         color = palette.text if ln.role == "body" else palette.accent
