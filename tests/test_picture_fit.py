@@ -188,3 +188,19 @@ def test_unattended_pages_turn_by_themselves(unattended):
         assert first_turn >= words / 2.5, "a page stays up long enough to be read"
     else:
         assert set(shown) == {0}
+
+
+def test_a_turned_page_survives_a_resize_and_new_words_start_on_page_one():
+    sl = load_setlist("classroom")
+    act = max(sl.acts, key=lambda a: len(a.explanation))
+    cues = Cues(1.0, act.kind, act.name, act.title, act.caption, act.explanation,
+                picture_preset="classroom")  # fmt: skip
+    stage = Stage((1024, 768), preset="classroom")
+    frame = caged_frame(1.0, cache_b=80 * MiB)
+    stage.update(0.1, frame, cues)
+    assert stage.next_page() and stage.page == 1
+    stage.resize((1000, 760))  # a window dragged a little: still the second page
+    stage.update(0.1, frame, cues)
+    assert stage.page == 1
+    stage.update(0.1, frame, Cues(2.0, Act.EPILOGUE, "after", "Next", "Another act."))
+    assert stage.page == 0

@@ -133,6 +133,7 @@ class Stage:
         self._kill_key: tuple | None = None
         self.page = 0
         self.page_age_s = 0.0
+        self._page_words: tuple[str, str] | None = None
 
     def update(self, dt_s: float, frame: MemoryFrame, cues: Cues) -> None:
         dt_s = max(0.0, float(dt_s))
@@ -243,9 +244,9 @@ class Stage:
             body = c.explanation if classroom and c.explanation else c.caption
         badge = self.badge()
         key = (title, body, self.size, classroom, badge)
+        if (title, body) != self._page_words:  # new words start on their first page
+            self._page_words, self.page, self.page_age_s = (title, body), 0, 0.0
         if key != self._caption_key:
-            if self._caption_key is None or key[:2] != self._caption_key[:2]:
-                self.page, self.page_age_s = 0, 0.0  # new words start on their first page
             self._caption_key = key
             self._caption = caption_pages(
                 title,
