@@ -65,7 +65,7 @@ def badge_layout(origin: Origin, layout: Layout) -> Badge | None:
     area = layout.caption
     limit = round(MAX_SHARE * area.w)
     pad = max(3, layout.small_px // 3)
-    sizes = [layout.label_px] * len(words)
+    sizes = [round(layout.label_px * 1.25)] + [layout.label_px] * (len(words) - 1)
     floor = max(9, layout.small_px * 3 // 4)
     sizes = [
         text.fit_px(s, px, limit - 2 * pad, min(px, floor), bold=i == 0)
