@@ -25,11 +25,11 @@ from oomphony.picture.killscreen import FLASH_S
 from oomphony.picture.palette import get_palette
 from oomphony.runner import Runner, RunOptions
 from oomphony.show.director import Director
-from oomphony.show.replay import ReplaySource
+from oomphony.show.replay import ReplaySource, recorded_origin
 from oomphony.show.setlist import load_setlist
 from oomphony.show.sim import SimSource
 from oomphony.source import Origin
-from oomphony.trace import TraceWriter
+from oomphony.trace import Trace, TraceWriter
 from oomphony.units import MiB
 from oomphony.view import View
 
@@ -289,3 +289,28 @@ def test_the_runner_hands_the_sources_origin_to_a_kiosk_view():
     assert len(sources) == 2 and stage.origin is sources[-1].origin
     assert {act for act, _ in seen} >= {Act.OVERTURE, Act.ATTRACT}
     assert all(painted for _, painted in seen), [act for act, ok in seen if not ok][:5]
+
+
+LIVE_KILL = OomKill(6.0, 19382, "python3", 270 * MiB, "cgroup-eventfd", "Killed process 19382")
+SIM_KILL = OomKill(6.0, 57340, "python3", 256 * MiB, "sim", "Killed process 57340")
+
+
+@pytest.mark.parametrize(
+    ("header", "events", "simulated"),
+    [
+        (
+            {"cage": {"version": 1, "memory_b": 1}, "options": {"backend": "live"}},
+            [LIVE_KILL],
+            False,
+        ),
+        ({"cage": None, "options": {"backend": "sim"}}, [], True),  # sim with --global: no cage
+        ({"cage": {"kind": "sim", "memory_b": 1}}, [], True),  # an older sim trace
+        ({"cage": None}, [SIM_KILL], True),  # known by the simulator's kill
+        ({}, [], False),  # nothing says so: the picture does not claim it
+    ],
+)
+def test_a_replay_knows_a_simulated_recording(header, events, simulated):
+    trace = Trace(header={"oomphony_trace": 1, **header}, events=events)
+    origin = recorded_origin(trace)
+    assert origin.kind == "replay" and origin.simulated is simulated
+    assert origin.host == "" and origin.recorded == ""

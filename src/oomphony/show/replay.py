@@ -27,12 +27,16 @@ SOURCE_EVENTS = (OomKill, AllocatorExit)
 
 def recorded_origin(trace: Trace) -> Origin:
     """The recorded show, as the picture names it: host and start from the header; a
-    simulated show is known by its cage (`kind` "sim") or a kill the simulator made."""
+    simulated show is known by its options (`backend` "sim"), its cage (`kind` "sim") or
+    a kill the simulator made."""
     header = trace.header
     host = header.get("host")
     cage = header.get("cage")
-    simulated = (isinstance(cage, dict) and cage.get("kind") == "sim") or any(
-        isinstance(ev, OomKill) and ev.source == "sim" for ev in trace.events
+    options = header.get("options")
+    simulated = (
+        (isinstance(options, dict) and options.get("backend") == "sim")
+        or (isinstance(cage, dict) and cage.get("kind") == "sim")
+        or any(isinstance(ev, OomKill) and ev.source == "sim" for ev in trace.events)
     )
     return Origin(
         "replay",
