@@ -94,6 +94,14 @@ class Model:
         self.rate_bps = 0.0
         self.ramp: tuple[float, float, float, float] | None = None  # from, to, over, elapsed
         self.budget_b = 0.0  # the pacer's tokens: bytes the allocator may write now
+        # The new interpreter's pages are charged at once: the kernel makes room for them
+        # from the page cache, then by swapping out the sleeper; what still does not fit
+        # is an OOM kill of the new allocator at its first tick (see `tick`).
+        self.cache_b = max(0.0, min(self.cache_b, self.cache_b + self._room()))
+        out = min(max(0.0, -self._room()), self.sleeper_res_b, self.swap_limit_b - self.swap_used_b)
+        if out > 0:
+            self.sleeper_res_b -= out
+            self.sleeper_swap_b += out
 
     def end_allocator(self) -> None:
         self.alive = False
@@ -231,6 +239,9 @@ class Model:
             r.majfaults += got / 4096
             r.some_s += dt * min(1.0, 0.9 * got / (p.swapin_bps * dt))
         # The allocator.
+        if self.alive and self.usage_b > self.limit_b - self.wmark_min_b:  # restart, no room
+            r.killed = (self.pid, self.alloc_rss_b, self.alloc_rss_b + self.alloc_swap_b)
+            self.end_allocator()
         if self.alive:
             rate = self.current_rate_bps
             if self.ramp is not None:
