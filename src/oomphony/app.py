@@ -23,8 +23,8 @@ from oomphony.units import GiB
 
 log = logging.getLogger(__name__)
 
-# Live sampling rate: 100 Hz is what DESIGN.md measured a full tick at (~77 µs), and
-# twice the trace contract's 50 Hz minimum.
+# Live sampling rate: 100 Hz is what a full tick was measured at (~77 µs,
+# docs/architecture.md "Measured facts"), and twice the trace contract's 50 Hz minimum.
 LIVE_SAMPLE_HZ = 100.0
 # Without a cage the deliberate cache fill is capped: a machine-wide show fills the real
 # page cache, and a large fill only lengthens the overture.
@@ -55,7 +55,8 @@ def confirm_global(args: argparse.Namespace) -> None:
 def resolve_sizes(
     memory_b: int | None, swap_b: int | None, *, global_: bool
 ) -> tuple[int | None, int]:
-    """The cage's memory and swap: the user's, else DESIGN.md's defaults. None = no cage."""
+    """The cage's memory and swap: the user's, else the defaults of
+    docs/architecture.md "The cage". None = no cage."""
     from oomphony.cage import check_sizes, default_sizes
     from oomphony.telemetry import read_meminfo
 

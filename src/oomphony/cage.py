@@ -1,6 +1,6 @@
 """The cage: a memory cgroup with a hard limit, so the show's OOM kill only hits the allocator.
 
-Three ways to make one (DESIGN.md "The cage"), tried in this order:
+Three ways to make one (docs/architecture.md "The cage"), tried in this order:
 - cgroup v1 as root: a child of our own memory cgroup, `memory.limit_in_bytes` and
   `memory.memsw.limit_in_bytes`;
 - cgroup v2 delegated: a child of the nearest writable ancestor whose `cgroup.controllers`

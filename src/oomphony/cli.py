@@ -1,4 +1,5 @@
-"""The command line (DESIGN.md "Command line"). `main()` returns the exit status:
+"""The command line (README.md, docs/architecture.md "Errors and exit status").
+`main()` returns the exit status:
 0 ok, 1 anything else, 2 usage or input error (one clear line, never a traceback),
 130 interrupted (Ctrl-C; the cage and the children are cleaned up first)."""
 

@@ -6,7 +6,7 @@ second, `_ps` per second, `_s` seconds); PSI stall values are fractions of the i
 (0..1). A value a machine cannot provide is `None`, never a made-up zero.
 
 `frame_to_dict` / `frame_from_dict` and the event equivalents are the trace format of
-DESIGN.md ("Trace"): the dict keys are the contract, the dataclasses are the code's view.
+docs/trace-format.md: the dict keys are the contract, the dataclasses are the code's view.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ _EVENT_TYPES: dict[str, type] = {
 }
 
 
-# --- trace dict form (DESIGN.md "Trace") ----------------------------------------------
+# --- trace dict form (docs/trace-format.md) ---------------------------------------------
 
 
 def frame_to_dict(frame: MemoryFrame) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Kill detection and attribution: did the kernel's OOM killer strike, whom, and in its
 own words?
 
-Detectors (DESIGN.md "Telemetry", measured latencies after the kernel's timestamp):
+Detectors (docs/architecture.md "Kill detection": measured latencies after the kernel's
+timestamp):
 - the cage's `oom_kill` counter: v1 `memory.oom_control` (an eventfd registered through
   `cgroup.event_control` wakes a `select`, 0.2–5 ms), v2 `memory.events` (polled), or
   machine-wide `/proc/vmstat` `oom_kill` without a cage;

@@ -20,8 +20,9 @@ from oomphony.telemetry import Sampler
 log = logging.getLogger(__name__)
 
 # A SIGKILLed allocator is only called an OOM kill once the cgroup counter or the kernel
-# line confirms it. Measured here, both arrive within ~5 ms of the kill (DESIGN.md), long
-# before the process is reaped; 0.5 s of grace is a wide margin that still reads as instant.
+# line confirms it. Measured here, both arrive within ~5 ms of the kill
+# (docs/architecture.md "Kill detection"), long before the process is reaped; 0.5 s of
+# grace is a wide margin that still reads as instant.
 CONFIRM_GRACE_S = 0.5
 
 

@@ -1,11 +1,11 @@
 """The noise field: the talk's `/dev/random` piped to the framebuffer.
 
-A noise atlas is made once per screen size (fresh random bytes every frame cost
-5–14 ms at 1080p; blitting a pre-made atlas at a random offset about 0.5 ms, DESIGN.md
-"Picture"). Each frame the atlas is copied at a random offset, thinned by subtracting a
-constant (fewer pixels survive: density) and tinted by multiplying a colour
-(brightness and hue). `noise_params` decides those from the act and the allocation
-rate; it is a pure function.
+A noise atlas is made once per screen size (fresh random bytes every frame cost 5–14 ms
+at 1080p; blitting a pre-made atlas at a random offset about 0.5 ms,
+docs/architecture.md "Measured facts"). Each frame the atlas is copied at a random
+offset, thinned by subtracting a constant (fewer pixels survive: density) and tinted by
+multiplying a colour (brightness and hue). `noise_params` decides those from the act and
+the allocation rate; it is a pure function.
 """
 
 from __future__ import annotations

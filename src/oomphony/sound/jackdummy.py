@@ -1,7 +1,8 @@
 """A real-time-paced audio device with no sound card: `jackd -d dummy` (Debian jackd2).
 
-For the tests and the benchmarks (DESIGN.md "Sound"): the dummy driver runs the callback at
-the device's pace and reports underflows, which an ALSA null device does not.
+For the tests and the benchmarks (docs/architecture.md "Measured facts"): the dummy
+driver runs the callback at the device's pace and reports underflows, which an ALSA null
+device does not.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The audio process: a spawned child, outside the cage, that owns the device stream.
 
-Why a process: a busy or GC-ing show thread starves an in-process callback (DESIGN.md
-"Process"); a separate interpreter has its own GIL and its own (frozen, disabled) GC.
+Why a process: a busy or GC-ing show thread starves an in-process callback
+(docs/architecture.md "The audio process"); a separate interpreter has its own GIL and
+its own (frozen, disabled) GC.
 
 Start-up handshake over a socketpair: the child answers once with ("ok", info) or
 (kind, message), kind one of "no_portaudio", "no_device", "unknown_device", "error".

@@ -1,7 +1,7 @@
 """Show-clock rendering and the WAV sink.
 
 `ClockedRenderer` renders the synth keyed to show time: sample 0 is t = 0 of the show
-clock (DESIGN.md "Trace"), and each `advance(t_s, params)` renders up to t_s, so audio
+clock (docs/trace-format.md), and each `advance(t_s, params)` renders up to t_s, so audio
 is paced by the show rather than by a sound card. New parameters take effect from the
 previous update's time, except a kill: its sting is placed at the kill's own time
 (`kill_t_s`) when that lies in the span being rendered, so the WAV's sting lands where

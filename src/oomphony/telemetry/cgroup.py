@@ -1,6 +1,6 @@
 """The cage's memory cgroup, v1 or v2, read through file descriptors kept open.
 
-Which file gives which value (DESIGN.md "Telemetry"):
+Which file gives which value (docs/architecture.md "cgroup files"):
 
 | CageMem     | cgroup v1                                      | cgroup v2                 |
 | ----------- | ---------------------------------------------- | ------------------------- |
