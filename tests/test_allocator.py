@@ -238,6 +238,6 @@ def test_sigkilled_show_leaves_nothing_behind(stage: str) -> None:
         show.kill()
         show.wait()
     pids, path = info["pids"], Path(info["cage"])
-    # PR_SET_PDEATHSIG: the kernel kills them with the show (DESIGN: within 100 ms).
-    assert _wait(lambda: all(_gone(p) for p in pids), 1.0, 0.002)
+    # PR_SET_PDEATHSIG: the kernel kills them with the show (how fast: perf/bench_lifecycle.py).
+    assert _wait(lambda: all(_gone(p) for p in pids), 10.0, 0.002)
     assert _wait(lambda: not path.exists(), 10.0)  # the reaper removed the cage

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from oomphony.cgroupfs import find_memory_controller
-from oomphony.frame import OomKill
+from oomphony.frame import EndEvent, OomKill
 from oomphony.summary import summarise
 from oomphony.trace import read_trace
 
@@ -62,10 +62,9 @@ def test_record_to_the_oom_kill(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     trace = read_trace(trace_path)
     s = summarise(trace)
-    # ended by itself, in under 30 s of show time
-    assert trace.frames[-1].t_s < 30
-    # frames at >= 50 Hz
-    assert s.frame_hz >= 50
+    # ended by itself (how long it took, and its frame rate: perf/bench_lifecycle.py)
+    assert [e.reason for e in trace.events if isinstance(e, EndEvent)] == ["finished"]
+    assert all(a.t_s < b.t_s for a, b in zip(trace.frames, trace.frames[1:], strict=False))
     # the cage's cache fell by >= 80 % from its peak while the allocator grew
     assert trace.header["cage"]["memory_b"] == 192 * 2**20
     # the header says how it was made: no setlist, a plain fill at these values
@@ -150,12 +149,11 @@ def test_sigkill_of_record_leaves_nothing_behind(tmp_path: Path, moment: str) ->
         assert not dead(alloc_pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
+        # PR_SET_PDEATHSIG ends it; how fast is measured in perf/bench_lifecycle.py
         killed_at = time.monotonic()
-        while not dead(alloc_pid) and time.monotonic() - killed_at < 2:
+        while not dead(alloc_pid) and time.monotonic() - killed_at < 10:
             time.sleep(0.002)
-        gone_after = time.monotonic() - killed_at
-        assert dead(alloc_pid)
-        assert gone_after < 0.1, f"allocator outlived the show by {gone_after * 1000:.0f} ms"
+        assert dead(alloc_pid), "the allocator outlived the show"
         deadline = time.monotonic() + 10
         while set(leftover_cgroups()) - before and time.monotonic() < deadline:
             time.sleep(0.05)
