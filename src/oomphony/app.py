@@ -358,7 +358,13 @@ def _print_run(results, state: dict[str, Any], args: argparse.Namespace) -> None
         if acts:
             print(f"  acts: {' → '.join(acts)}")
         for k in kills:
-            print(f"  OOM kill at {k.t_s:.2f} s: pid {k.pid} ({k.comm})")
+            if k.source == "sim":  # the simulator's pid and line are invented: say so
+                print(f"  simulated OOM kill at {k.t_s:.2f} s (no real process was killed)")
+                if k.kernel_line:
+                    print(f"  the kernel would print: {k.kernel_line}")
+                continue
+            recorded = " (recorded)" if backend == "replay" else ""
+            print(f"  OOM kill at {k.t_s:.2f} s{recorded}: pid {k.pid} ({k.comm})")
             if k.kernel_line:
                 print(f"  kernel: {k.kernel_line}")
     if args.record:

@@ -188,8 +188,9 @@ class SimSource:
         vm_kb = (total_b + self.params.interpreter_vm_b) // 1024
         pgtables_kb = max(4, total_b // 512 // 1024 + 64)
         scope = "Memory cgroup out of memory" if self.caged else "Out of memory"
+        # What the kernel would print; the pid stays a placeholder, never an invented number.
         line = (
-            f"{scope}: Killed process {pid} (python3) total-vm:{vm_kb}kB, "
+            f"{scope}: Killed process <pid> (python3) total-vm:{vm_kb}kB, "
             f"anon-rss:{rss_b // 1024}kB, file-rss:0kB, shmem-rss:0kB, UID:0 "
             f"pgtables:{pgtables_kb}kB oom_score_adj:1000"
         )
