@@ -30,7 +30,7 @@ from oomphony.picture.killscreen import (
     typed_chars,
 )
 from oomphony.picture.layout import RAM_CELLS_TARGET, Layout, compute_layout, fit_grid
-from oomphony.picture.noise import NoiseField, noise_params, rate_level
+from oomphony.picture.noise import NoiseField, noise_params, noise_regions, rate_level
 from oomphony.picture.palette import OWNER_NAMES, get_palette
 from oomphony.picture.rammap import RamMap
 from oomphony.picture.timeline import History, draw_timeline, sample_of
@@ -83,6 +83,8 @@ class Stage:
         self.auto_page = False  # nobody turns the caption's pages: they turn by themselves
         self.origin = Origin("live")
         self.noise = NoiseField(seed)
+        self._regions_key: tuple | None = None
+        self.kill_shown_t_s: float | None = None
         self.history = History()
         self.smoother = Smoother()
         self.size = (0, 0)
@@ -282,8 +284,14 @@ class Stage:
         params = noise_params(
             act, rate, psi, self.t_s - self.act_since_s, pal, kill_age_s=self.kill_age_s()
         )
-        self.noise.draw(surface, params)
-        if self.kill_screen_active() and self.obituary is not None:
+        kill_screen = self.kill_screen_active() and self.obituary is not None
+        kill = self.cues.kill
+        # Which OOM kill's screen this frame shows (the runner times kill → screen by it).
+        self.kill_shown_t_s = kill.t_s if kill_screen and kill is not None else None
+        self.noise.draw(
+            surface, params, None if kill_screen else self._noise_regions(), pal.panel_dim
+        )
+        if kill_screen:
             age = self.kill_age_s() or 0.0
             key = (self.kill_key, self.size, self.obituary, self.origin)
             if key != self._kill_key:
@@ -309,14 +317,27 @@ class Stage:
         if help_overlay:
             draw_help(surface, self.layout, self.palette, self.kiosk)
 
+    # --- scene drawing (the noise's regions, the RAM map, gauges) ---------------------
+
+    def _noise_regions(self) -> tuple[list[pygame.Rect], list[pygame.Rect]]:
+        """Where the noise is full-strength and where it is dimmed behind a panel; the
+        RAM and swap grids are opaque, so no noise is drawn under them."""
+        lay, rm = self.layout, self.rammap
+        opaque = [rm.ram_grid.rect] + ([rm.swap_grid.rect] if rm.swap.n else [])
+        key = (lay, *opaque)
+        if key != self._regions_key:
+            pad = lay.margin // 2
+            panels = [
+                r.inflate(pad * 2, pad * 2)
+                for r in (lay.ram_panel, lay.swap_panel, lay.gauges, lay.timeline, lay.caption)
+            ]
+            self._regions_key = key
+            self._regions = noise_regions(self.size, panels, opaque)
+        return self._regions
+
     def _draw_scene(self, surface: pygame.Surface) -> None:
         pal, lay, parts = self.palette, self.layout, self.parts
         assert parts is not None and self.cues is not None
-        for r in (lay.ram_panel, lay.swap_panel, lay.gauges, lay.timeline, lay.caption):
-            pad = lay.margin // 2
-            surface.fill(
-                pal.panel_dim, r.inflate(pad * 2, pad * 2), special_flags=pygame.BLEND_RGB_MULT
-            )
         px = lay.label_px
         where = "the cage" if parts.caged else "the whole machine"
         title = f"RAM  {format_size(parts.ram_b)}  ({where})"
