@@ -90,3 +90,25 @@ def test_arena_parts_of_a_dead_allocator_hold_nothing():
 
 def test_owner_constants_are_distinct():
     assert len({FREE, CACHE, OTHER, ALLOC, SLEEPER}) == 5
+
+
+@pytest.mark.parametrize("changed", [3, 200])  # a few cells repainted; most: all redrawn
+def test_cell_layer_repaints_changed_cells_like_a_full_redraw(changed: int) -> None:
+    import pygame
+
+    from oomphony.picture.layout import fit_grid
+    from oomphony.picture.rammap import CellLayer
+
+    grid = fit_grid(pygame.Rect(5, 7, 300, 200), 640)
+    rng = np.random.default_rng(1)
+    before = rng.integers(0, 255, (grid.n, 3), dtype=np.uint8)
+    after = before.copy()
+    idx = rng.choice(grid.n, changed, replace=False)
+    after[idx] = rng.integers(0, 255, (changed, 3), dtype=np.uint8)
+    gap = (6, 6, 12)
+    kept, fresh = pygame.Surface((320, 220)), pygame.Surface((320, 220))
+    layer = CellLayer(grid)
+    layer.draw(kept, before, gap)
+    layer.draw(kept, after, gap)  # the same layer: only changed cells repainted
+    CellLayer(grid).draw(fresh, after, gap)
+    assert np.array_equal(pygame.surfarray.array3d(kept), pygame.surfarray.array3d(fresh))

@@ -53,9 +53,15 @@ class CellField:
         return (rgb + (255.0 - rgb) * (0.65 * f)).astype(np.uint8)
 
 
+# Above this many changed cells the whole layer is redrawn at once (an array blit, a
+# scale and the gap overlay: about the cost of 100 single-cell fills).
+REDRAW_ALL = 96
+
+
 class CellLayer:
-    """A grid drawn as one opaque surface in the target's pixel format, redrawn only when
-    a cell's colour changes (most frames reuse it: one plain blit)."""
+    """A grid drawn as one opaque surface in the target's pixel format; only the cells
+    whose colour changed are repainted (most frames: none or a few), then the layer is
+    one plain blit."""
 
     def __init__(self, grid: Grid) -> None:
         self.grid = grid
@@ -79,12 +85,19 @@ class CellLayer:
         full[:] = gap_rgb
         k = min(len(rgb), g.n)
         full[:k] = rgb[:k]
-        if self._last is None or not np.array_equal(full, self._last):
-            self._last = full
+        last = self._last
+        changed = None if last is None else np.flatnonzero((full != last).any(axis=1))
+        if changed is None or len(changed) > REDRAW_ALL:
             grid_rgb = full.reshape(g.rows, g.cols, 3).transpose(1, 0, 2)
             pygame.surfarray.blit_array(self.small, grid_rgb)
             pygame.transform.scale(self.small, g.rect.size, self.big)
             self.big.blit(self.overlay, (0, 0))
+        else:
+            inner = g.cell_px - g.gap_px
+            for i in changed.tolist():
+                r, c = divmod(i, g.cols)
+                self.big.fill(full[i].tolist(), (c * g.cell_px, r * g.cell_px, inner, inner))
+        self._last = full
         surface.blit(self.big, g.rect)
 
 
@@ -111,6 +124,7 @@ class RamMap:
         self.rng = np.random.default_rng(seed)
         self.t_s = 0.0
         self.flights: list[Flight] = []
+        self._sprites: dict[tuple, pygame.Surface] = {}
         self.set_geometry(ram_grid, swap_area)
 
     def set_geometry(self, ram_grid: Grid, swap_area: pygame.Rect) -> None:
@@ -196,8 +210,22 @@ class RamMap:
             self.swap_layer.draw(surface, self.swap.colors(swap_table, now), gap)
         self._draw_flights(surface, palette, now)
 
+    def _sprite(self, owner: int, s: int, palette: Palette) -> pygame.Surface:
+        """A flying page: a square of the owner's colour with a white edge, drawn once per
+        (owner, size) and then blitted (two draw calls per page per frame made the
+        busiest swap frames the slowest)."""
+        key = (owner, s, palette.owners[owner])
+        surf = self._sprites.get(key)
+        if surf is None:
+            surf = pygame.Surface((s, s))
+            surf.fill(palette.owners[owner])
+            pygame.draw.rect(surf, (255, 255, 255), (0, 0, s, s), width=max(1, s // 8))
+            self._sprites[key] = surf
+        return surf
+
     def _draw_flights(self, surface: pygame.Surface, palette: Palette, now: float) -> None:
         size = max(3, self.ram_grid.cell_px - self.ram_grid.gap_px)
+        blits = []
         for f in self.flights:
             u = (now - f.t0) / FLIGHT_S
             if u < 0.0 or u > 1.0:
@@ -209,12 +237,6 @@ class RamMap:
                 + (f.end[1] - f.start[1]) * e
                 - 0.25 * self.ram_grid.rect.h * (4 * e * (1 - e))
             )  # an arc, so the flight reads as a movement
-            col = palette.owners[f.owner]
             s = round(size * (1.0 - 0.4 * e))
-            pygame.draw.rect(surface, col, (round(x - s / 2), round(y - s / 2), s, s))
-            pygame.draw.rect(
-                surface,
-                (255, 255, 255),
-                (round(x - s / 2), round(y - s / 2), s, s),
-                width=max(1, s // 8),
-            )
+            blits.append((self._sprite(f.owner, s, palette), (round(x - s / 2), round(y - s / 2))))
+        surface.blits(blits, doreturn=False)
