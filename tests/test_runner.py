@@ -70,3 +70,32 @@ def test_headless_clock_gives_frames_at_the_sample_rate(tmp_path, sample_hz: flo
     frames = read_trace(tmp_path / "t.jsonl").frames
     steps = {round(b.t_s - a.t_s, 4) for a, b in itertools.pairwise(frames)}
     assert steps == {round(1 / sample_hz, 4)}
+
+
+def test_the_collector_is_restored_after_a_show_with_a_picture_even_a_failed_one() -> None:
+    """Frames run with start-up frozen and automatic collection off; afterwards (also
+    after a failure) the collector is back as it was."""
+    import gc
+
+    from oomphony.view import View
+
+    view = View.open("none")
+    source = BrokenSim(memory_b=256 * MiB, swap_b=128 * MiB)
+    source.start()
+    runner = Runner(view=view, options=RunOptions(speed=4.0))
+    seen: list[tuple[bool, int]] = []
+    real_frame = view.frame
+
+    def frame(*args):
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        return real_frame(*args)
+
+    view.frame = frame
+    try:
+        with pytest.raises(OSError, match="telemetry went away"):
+            runner.run_show(source, Director(load_setlist("speedrun"), has_swap=True))
+    finally:
+        view.close()
+    assert seen and all(not enabled and frozen > 0 for enabled, frozen in seen)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0

@@ -139,6 +139,11 @@ class OomKill:
     anon_rss_b: int | None
     source: str
     kernel_line: str | None
+    # From the kernel's own timestamp of the kill (its /dev/kmsg record) to the moment the
+    # show knew; None where the kernel log is not readable. See docs/trace-format.md.
+    detect_ms: float | None = None
+    # From that moment to the flip of the first kill-screen frame; None without a picture.
+    screen_ms: float | None = None
     event: str = field(default="oom_kill", init=False)
 
 
@@ -176,18 +181,36 @@ class AudioReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PictureReport:
+    """How a show's picture did: frames drawn, frame times (the work from events to
+    flip), frames over the 60 Hz budget, missed frame slots, and where it was shown."""
+
+    t_s: float
+    frames: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    over_budget: int  # frames whose work took longer than 1/60 s
+    dropped: int  # frame slots missed (a gap between frames of 1.5 periods or more)
+    driver: str  # SDL's video driver ("x11", "dummy", "kmsdrm", …) or "none" (off-screen)
+    size: tuple[int, int] | list[int]
+    event: str = field(default="picture", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class EndEvent:
     t_s: float
     reason: str
     event: str = field(default="end", init=False)
 
 
-Event = OomKill | AllocatorExit | ActEvent | AudioReport | EndEvent
+Event = OomKill | AllocatorExit | ActEvent | AudioReport | PictureReport | EndEvent
 _EVENT_TYPES: dict[str, type] = {
     "oom_kill": OomKill,
     "allocator_exit": AllocatorExit,
     "act": ActEvent,
     "audio": AudioReport,
+    "picture": PictureReport,
     "end": EndEvent,
 }
 

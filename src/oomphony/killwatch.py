@@ -30,6 +30,7 @@ from pathlib import Path
 
 from oomphony.cage import HOW_SCOPE, Cage
 from oomphony.frame import AllocatorExit, OomKill
+from oomphony.kclock import KmsgClock, kmsg_usec
 from oomphony.units import format_size
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class KillWatch:
         self._counter_key = b"oom_kill "
         self._counter_source = "vmstat"
         self._kmsg_fd: int | None = None
+        self._kclock = KmsgClock()  # kmsg stamps → monotonic, for detect_ms
         self._journal: subprocess.Popen[bytes] | None = None
         self._journal_buf = b""
         self._pending: list[_Pending] = []
@@ -166,6 +168,7 @@ class KillWatch:
                 os.lseek(fd, 0, os.SEEK_END)
             self._kmsg_fd = fd
             self.sources.append("kmsg")
+            self._kclock = KmsgClock.calibrate(kmsg_path)
             return
         except OSError as err:
             reason = f"{kmsg_path}: {err.strerror}"
@@ -205,8 +208,9 @@ class KillWatch:
                 return int(line.split()[1])
         return None
 
-    def _kernel_lines(self) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
+    def _kernel_lines(self) -> list[tuple[str, str, int | None]]:
+        """(source, message, kmsg stamp in µs or None) of each new kernel log line."""
+        out: list[tuple[str, str, int | None]] = []
         if self._kmsg_fd is not None:
             while True:
                 try:
@@ -221,13 +225,13 @@ class KillWatch:
                     break
                 for line in rec.decode(errors="replace").split("\n"):
                     if line and not line.startswith(" "):  # " KEY=value" continues a record
-                        out.append(("kmsg", kmsg_message(line)))
+                        out.append(("kmsg", kmsg_message(line), kmsg_usec(line)))
         elif self._journal is not None and self._journal.stdout is not None:
             with contextlib.suppress(BlockingIOError, OSError):
                 chunk = os.read(self._journal.stdout.fileno(), 65536)
                 self._journal_buf += chunk or b""
             *lines, self._journal_buf = self._journal_buf.split(b"\n")
-            out += [("journal", ln.decode(errors="replace")) for ln in lines]
+            out += [("journal", ln.decode(errors="replace"), None) for ln in lines]
         return out
 
     def _is_ours(self, kill: dict) -> bool:
@@ -250,7 +254,7 @@ class KillWatch:
             self._absorb -= absorbed
             self._pending += [_Pending(t_s, now) for _ in range(rise - absorbed)]
         name = self.cage.ref.path.name if self.cage is not None else None
-        for source, line in self._kernel_lines():
+        for source, line, usec in self._kernel_lines():
             ctx = parse_context_line(line)
             if ctx is not None:
                 self._seen_context = True
@@ -264,10 +268,11 @@ class KillWatch:
                 continue
             if self._pending:
                 first = self._pending.pop(0)
-                out.append(self._event(first.t_s, self._counter_source, kill))
+                detect = self._kclock.latency_ms(usec, first.seen)
+                out.append(self._event(first.t_s, self._counter_source, kill, detect))
             else:
                 self._absorb += 1 if self._counter_fd is not None else 0
-                out.append(self._event(t_s, source, kill))
+                out.append(self._event(t_s, source, kill, self._kclock.latency_ms(usec, now)))
         has_log = self._kmsg_fd is not None or self._journal is not None
         while self._pending and (not has_log or now - self._pending[0].seen >= self.grace_s):
             p = self._pending.pop(0)
@@ -275,8 +280,10 @@ class KillWatch:
         return out
 
     @staticmethod
-    def _event(t_s: float, source: str, kill: dict) -> OomKill:
-        return OomKill(t_s, kill["pid"], kill["comm"], kill["anon_rss_b"], source, kill["line"])
+    def _event(t_s: float, source: str, kill: dict, detect_ms: float | None = None) -> OomKill:
+        return OomKill(
+            t_s, kill["pid"], kill["comm"], kill["anon_rss_b"], source, kill["line"], detect_ms
+        )
 
     def close(self) -> None:
         for fd in (self._eventfd, self._counter_fd, self._kmsg_fd):

@@ -92,6 +92,11 @@ class LiveSource:
         self._oom_at_start = cage_mem.oom_kills if cage_mem else None
         self._sampler.set_pids(self.alloc.pid, None)
 
+    def wake_fds(self) -> list[int]:
+        """Descriptors that become readable on an OOM kill (the runner's frame wait wakes
+        on them, so the kill screen does not wait out a frame)."""
+        return self._watch.filenos() if self._watch is not None else []
+
     def describe_cage(self) -> dict | None:
         return self.cage.describe() if self.cage else None
 

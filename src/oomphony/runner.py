@@ -9,7 +9,9 @@ beyond the non-blocking reads of the source.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,13 +19,26 @@ from typing import Any, Protocol
 
 from oomphony.commands import Command, KillNow
 from oomphony.cues import Act, Cues
-from oomphony.frame import ActEvent, AudioReport, EndEvent, Event, MemoryFrame
+from oomphony.frame import (
+    ActEvent,
+    AudioReport,
+    EndEvent,
+    Event,
+    MemoryFrame,
+    OomKill,
+    PictureReport,
+)
+from oomphony.showstats import FrameGC, FrameStats
 from oomphony.source import Source
 from oomphony.trace import TraceWriter
 
 log = logging.getLogger(__name__)
 
 KEEP_RESULTS = 100
+# An oom_kill event waits in the runner (with the trace lines after it) until its kill
+# screen is on the display, for `screen_ms`; written without it after this long.
+KILL_SCREEN_WAIT_S = 3.0
+WAKE_MARGIN_S = 0.002  # the frame wait wakes this early from select and lets tick finish
 
 
 class Director(Protocol):
@@ -88,10 +103,34 @@ class Runner:
         self._restart = False  # R: end this show now and start a fresh one
         # Called after each show with its number and result (kiosk soak tests, logging).
         self.on_show_end: Callable[[int, ShowResult], None] | None = None
+        self.gc = FrameGC()
+        self.stats = FrameStats(self.opt.fps)
+        self.last_kill: OomKill | None = None  # with its latencies, for the HUD
+        self._held: list[Event | MemoryFrame] | None = None  # trace lines behind a kill
+        self._kills: list[tuple[OomKill, float]] = []  # (kill, monotonic when known)
+        self._tick_s = 0.0  # monotonic time of the last frame tick
 
     # -- one show -------------------------------------------------------------------
 
     def run_show(self, source: Source, director: Director) -> ShowResult:
+        result = ShowResult(t_end_s=0.0, reason="finished")
+        if self.view is not None:  # a new show: fresh frame statistics, start-up frozen
+            self.stats = FrameStats(self.opt.fps)
+            self.gc.start()
+            self._tick_s = time.monotonic()
+        try:
+            t = self._show_loop(source, director, result)
+        finally:
+            if self.view is not None:
+                self._kill_screen_check(give_up=True)
+                self.gc.stop()
+        result.t_end_s = t
+        if self.view is not None:
+            self._picture_report(t + self.clock_offset_s)
+        return result
+
+    def _show_loop(self, source: Source, director: Director, result: ShowResult) -> float:
+        """The show's ticks until it ends; returns the show time it ended at."""
         opt = self.opt
         if self.view is not None:
             self.view.set_origin(source.origin)  # the picture labels a sim or a replay
@@ -101,7 +140,6 @@ class Runner:
         # frames at `sample_hz` of show time whatever the picture's frame rate and speed.
         # The live source is sampled once per picture frame: it has one present moment.
         substep = source.name != "live"
-        result = ShowResult(t_end_s=0.0, reason="finished")
         t = target = 0.0
         next_frame_t = 0.0
         keys: tuple[str, ...] = ()
@@ -117,21 +155,27 @@ class Runner:
                     source.command(cmd)
                 result.events.extend(events)
                 result.events.extend(acts)
+                for ev in events:
+                    if isinstance(ev, OomKill):
+                        self._kill_known(ev, t + self.clock_offset_s)
                 if self.trace is not None:
                     if t >= next_frame_t - 1e-9:
-                        self.trace.frame(frame)
+                        self._write(frame)
                         next_frame_t += frame_period
                         if next_frame_t <= t:  # a long stall (live): do not write a burst
                             next_frame_t = t + frame_period
                     for ev in (*events, *acts):
-                        self.trace.event(ev)
+                        self._write(ev)
                 if t >= target - 1e-9 or director.finished or source.done:
                     break
             result.last_frame, result.last_cues = frame, cues
             if self.audio is not None:
                 self.audio.update(t + self.clock_offset_s, frame, cues)
             if self.view is not None:
+                started, t0 = time.monotonic(), time.perf_counter()
                 actions = self.view.frame(picture_dt, frame, cues, self._hud_fields(source))
+                self.stats.add(started, (time.perf_counter() - t0) * 1000.0)
+                self._kill_screen_check()
                 keys = self._act_on(actions, source)
             if self.quit or self._restart:
                 result.reason = "quit" if self.quit else "restart"
@@ -147,18 +191,101 @@ class Runner:
                 result.reason = "duration"
                 break
             if self.view is not None:
-                picture_dt = self.view.tick(opt.fps) * opt.speed
+                self.gc.between_frames()
+                woke = self._wait_for_frame(source, opt.fps)
+                picture_dt = self.view.tick(0 if woke else opt.fps) * opt.speed
+                self._tick_s = time.monotonic()
                 target = t + picture_dt
             else:
                 target = t + frame_period
                 ahead = target / opt.speed - (time.monotonic() - real_start)
                 if ahead > 0:
                     time.sleep(ahead)
-        result.t_end_s = t
-        return result
+        return t
+
+    # -- measuring the picture and the kill's latencies -----------------------------
+
+    def _write(self, item: Event | MemoryFrame) -> None:
+        """A trace line, held back while a kill waits for its kill screen."""
+        if self.trace is None:
+            return
+        if self._held is not None:
+            self._held.append(item)
+        elif isinstance(item, MemoryFrame):
+            self.trace.frame(item)
+        else:
+            self.trace.event(item)
+
+    def _kill_known(self, ev: OomKill, now_t_s: float) -> None:
+        """The source reported a kill: the show knew at the event's time (it may have
+        waited a few ms between the counter and the kernel's line)."""
+        self.last_kill = ev
+        if self.view is None:
+            return
+        known = time.monotonic() - max(0.0, now_t_s - ev.t_s)
+        self._kills.append((ev, known))
+        if self._held is None and self.trace is not None:
+            self._held = []
+
+    def _kill_screen_check(self, *, give_up: bool = False) -> None:
+        """After a flip: a kill whose screen is now shown gets its `screen_ms`; when no
+        kill is waiting any more, the held trace lines are written."""
+        if not self._kills:
+            return
+        now = time.monotonic()
+        shown = getattr(getattr(self.view, "stage", None), "kill_shown_t_s", None)
+        done: dict[int, OomKill] = {}
+        for ev, known in self._kills:
+            if shown is not None and shown == ev.t_s:
+                done[id(ev)] = dataclasses.replace(ev, screen_ms=round((now - known) * 1e3, 2))
+            elif give_up or now - known > KILL_SCREEN_WAIT_S:
+                done[id(ev)] = ev
+        if not done:
+            return
+        self._kills = [k for k in self._kills if id(k[0]) not in done]
+        for new in done.values():
+            if self.last_kill is not None and self.last_kill.t_s == new.t_s:
+                self.last_kill = new
+        held = [done.get(id(x), x) for x in self._held or []]
+        if self._kills:
+            self._held = held
+            return
+        self._held = None
+        for item in held:
+            self._write(item)
+
+    def _wait_for_frame(self, source: Source, fps: int) -> bool:
+        """Sleep toward the next frame, but wake at once when the source's kill detectors
+        become readable (an OOM kill is drawn without waiting out the frame). True when
+        woken early."""
+        wake = getattr(source, "wake_fds", None)
+        fds = wake() if wake is not None else []
+        if not fds or fps <= 0:
+            return False
+        remaining = self._tick_s + 1.0 / fps - time.monotonic() - WAKE_MARGIN_S
+        if remaining <= 0:
+            return False
+        try:
+            ready, _, _ = select.select(fds, [], [], remaining)
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
+
+    def _picture_report(self, t_s: float) -> None:
+        """The show's `picture` event: its frames and where it was shown."""
+        s = self.stats.summary()
+        if s is None or self.trace is None:
+            return
+        describe = getattr(getattr(self.view, "display", None), "describe", None)
+        driver, size = describe() if describe is not None else ("", (0, 0))
+        report = PictureReport(
+            t_s, s.frames, s.p50_ms, s.p99_ms, s.max_ms, s.over_budget, s.dropped, driver, size
+        )
+        self.trace.event(report)
 
     def _hud_fields(self, source: Source) -> dict[str, Any]:
         underflows = self.audio.counters()[0] if self.audio is not None else 0
+        kill = self.last_kill
         return {
             "audio": ("muted · " if self.muted else "")
             + (self.audio.status if self.audio is not None else "off (--no-audio)"),
@@ -166,6 +293,11 @@ class Runner:
             "backend": self.backend,
             "cage": self.cage_desc,
             "fallbacks": tuple(source.fallbacks),
+            "frame_p99_ms": self.stats.recent_p99_ms,
+            "dropped": self.stats.dropped,
+            "kill_detect_ms": kill.detect_ms if kill is not None else None,
+            "kill_screen_ms": kill.screen_ms if kill is not None else None,
+            "has_kill": kill is not None,
         }
 
     def _act_on(self, actions: list[str], source: Source | None) -> tuple[str, ...]:

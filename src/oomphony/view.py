@@ -107,6 +107,11 @@ class View:
                 backend=hud_fields.get("backend", ""),
                 cage=hud_fields.get("cage", ""),
                 fallbacks=hud_fields.get("fallbacks", ()),
+                frame_p99_ms=hud_fields.get("frame_p99_ms"),
+                dropped=hud_fields.get("dropped", 0),
+                kill_detect_ms=hud_fields.get("kill_detect_ms"),
+                kill_screen_ms=hud_fields.get("kill_screen_ms"),
+                has_kill=hud_fields.get("has_kill", False),
             )
         self.stage.draw(self.display.surface, hud, self.help_on)
         self.display.flip()

@@ -170,6 +170,13 @@ class Display:
             self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
         self.fullscreen = not self.fullscreen
 
+    def describe(self) -> tuple[str, tuple[int, int]]:
+        """SDL's video driver ("none" off-screen) and the size drawn at."""
+        driver = "none"
+        if self._owns_display and pygame.display.get_init():
+            driver = pygame.display.get_driver()
+        return driver, self.surface.get_size()
+
     def flip(self) -> None:
         if self._owns_display:
             pygame.display.flip()

@@ -22,15 +22,29 @@ class HudInfo:
     backend: str  # live | sim | replay
     cage: str  # e.g. "256 MiB + 512 MiB swap (cgroup v1)" or "none (global)"
     fallbacks: tuple[str, ...] = ()
+    frame_p99_ms: float | None = None  # over the last 10 s
+    dropped: int = 0  # frame slots missed this show
+    kill_detect_ms: float | None = None  # the last OOM kill: kernel → show knew
+    kill_screen_ms: float | None = None  # show knew → kill screen on the display
+    has_kill: bool = False
+
+
+def _ms(v: float | None) -> str:
+    return "—" if v is None else f"{v:.1f}"
 
 
 def hud_lines(info: HudInfo) -> tuple[str, ...]:
     lines = [
         f"{info.fps:5.1f} fps  {info.frame_ms:5.1f} ms/frame",
+        f"frame p99 {_ms(info.frame_p99_ms)} ms  dropped {info.dropped}",
         f"audio: {info.audio}  underflows {info.underflows}",
         f"backend: {info.backend}",
         f"cage: {info.cage}",
     ]
+    if info.has_kill:
+        lines.append(
+            f"last kill: detect {_ms(info.kill_detect_ms)} ms  screen {_ms(info.kill_screen_ms)} ms"
+        )
     if info.fallbacks:
         lines.append("fell back:")
         lines += [f"  {f}" for f in info.fallbacks[:4]]
@@ -50,9 +64,14 @@ def draw_hud(surface: pygame.Surface, info: HudInfo, layout: Layout, palette: Pa
     box = pygame.Rect(layout.hud.x, layout.hud.y, layout.hud.w, step * len(lines) + px)
     _dim_box(surface, box, palette)
     y = box.y + px // 2
-    slow = info.frame_ms > 1000.0 / 60.0
+    budget = 1000.0 / 60.0
+    warn = {
+        0: info.frame_ms > budget,
+        1: (info.frame_p99_ms or 0.0) > budget or info.dropped > 0,
+        2: info.underflows > 0,
+    }
     for i, s in enumerate(lines):
-        color = palette.warn if (i == 0 and slow) or (i == 1 and info.underflows) else palette.text
+        color = palette.warn if warn.get(i) else palette.text
         surface.blit(text.render(s, px, color, mono=True), (box.x + px // 2, y))
         y += step
 

@@ -1,0 +1,122 @@
+"""How the show's picture is doing, measured by the show itself; and the garbage
+collector kept out of its frames.
+
+`FrameStats` keeps each frame's time (the work from events to flip) and the gaps
+between frames; `summary()` is the trace's `picture` event, `hud()` what the presenter
+HUD shows. `FrameGC` freezes everything alive after start-up and runs small collections
+between frames, where they cost idle time instead of a frame. Pygame-free.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from dataclasses import dataclass
+
+BUDGET_MS = 1000.0 / 60.0  # a frame's share of a 60 Hz display
+DROP_GAP = 1.5  # a gap between frames of this many periods or more missed a slot
+HUD_WINDOW = 600  # the HUD's p99 is over the last 10 s at 60 fps
+HUD_EVERY = 30  # frames between two recomputations of the HUD's p99
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile `q` (0..1) of `values` (not empty)."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSummary:
+    frames: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    over_budget: int
+    dropped: int
+
+
+class FrameStats:
+    """Frame times of one show."""
+
+    def __init__(self, fps: float = 60.0) -> None:
+        self.period_s = 1.0 / fps if fps > 0 else 0.0
+        self.times_ms: list[float] = []
+        self.over_budget = 0
+        self.dropped = 0
+        self._last_start: float | None = None
+        self._hud_p99: float | None = None
+
+    def add(self, start_s: float, work_ms: float) -> None:
+        """A frame that started at `start_s` (monotonic seconds) and took `work_ms`."""
+        self.times_ms.append(work_ms)
+        if work_ms > BUDGET_MS:
+            self.over_budget += 1
+        if self._last_start is not None and self.period_s > 0:
+            gap = start_s - self._last_start
+            if gap >= DROP_GAP * self.period_s:
+                self.dropped += max(1, round(gap / self.period_s) - 1)
+        self._last_start = start_s
+        if len(self.times_ms) % HUD_EVERY == 0:
+            self._hud_p99 = percentile(self.times_ms[-HUD_WINDOW:], 0.99)
+
+    @property
+    def recent_p99_ms(self) -> float | None:
+        return self._hud_p99
+
+    def summary(self) -> FrameSummary | None:
+        t = self.times_ms
+        if not t:
+            return None
+        return FrameSummary(
+            frames=len(t),
+            p50_ms=round(percentile(t, 0.5), 3),
+            p99_ms=round(percentile(t, 0.99), 3),
+            max_ms=round(max(t), 3),
+            over_budget=self.over_budget,
+            dropped=self.dropped,
+        )
+
+
+# Between frames the youngest generation is collected every frame; the middle one every
+# second; the oldest every minute (after `gc.freeze`, it holds only what was made since
+# start-up). Measured at 1080p: a young collection between frames costs 0.02–0.1 ms.
+MID_EVERY = 60
+FULL_EVERY = 3600
+
+
+class FrameGC:
+    """Keeps collections out of frames: `start` collects once, freezes what is alive
+    (start-up objects are never scanned again) and turns automatic collection off;
+    `between_frames` runs the small collections; `stop` restores the collector."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._was_enabled: bool | None = None
+
+    def start(self) -> None:
+        if self._was_enabled is None:
+            self._was_enabled = gc.isenabled()
+        gc.unfreeze()  # a new show: what the last one froze and dropped may be freed now
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self.n = 0
+
+    def between_frames(self) -> None:
+        if self._was_enabled is None:
+            return
+        self.n += 1
+        if self.n % FULL_EVERY == 0:
+            gc.collect(2)
+        elif self.n % MID_EVERY == 0:
+            gc.collect(1)
+        else:
+            gc.collect(0)
+
+    def stop(self) -> None:
+        if self._was_enabled is None:
+            return
+        gc.unfreeze()
+        if self._was_enabled:
+            gc.enable()
+        self._was_enabled = None
