@@ -53,27 +53,40 @@ class CellField:
         return (rgb + (255.0 - rgb) * (0.65 * f)).astype(np.uint8)
 
 
-# Above this many changed cells the whole layer is redrawn at once (an array blit, a
-# scale and the gap overlay: about the cost of 100 single-cell fills).
-REDRAW_ALL = 96
+TILE_CACHE_MAX = 256  # cell tiles kept (a palette has about 30 cell colours)
 
 
 class CellLayer:
-    """A grid drawn as one opaque surface in the target's pixel format; only the cells
-    whose colour changed are repainted (most frames: none or a few), then the layer is
-    one plain blit."""
+    """A grid drawn as one opaque surface in the target's pixel format: the gap colour
+    once, then a tile per cell; only the cells whose colour changed are repainted (most
+    frames: none or a few), all in one `blits` call, then the layer is one plain blit."""
 
     def __init__(self, grid: Grid) -> None:
         self.grid = grid
         self._key: tuple | None = None
         self._last: np.ndarray | None = None
+        self._tiles: dict[tuple[int, int, int], pygame.Surface] = {}
+        inner = grid.cell_px - grid.gap_px
+        self._inner = max(1, inner)
+        r, c = np.divmod(np.arange(grid.n), grid.cols)
+        self._pos = list(zip((c * grid.cell_px).tolist(), (r * grid.cell_px).tolist(), strict=True))
 
     def _surfaces(self, target: pygame.Surface, gap_rgb) -> None:
-        g = self.grid
-        self.small = pygame.Surface((g.cols, g.rows), 0, target)
-        self.big = pygame.Surface(g.rect.size, 0, target)
-        self.overlay = _gap_overlay(g, gap_rgb, target)
+        self.big = pygame.Surface(self.grid.rect.size, 0, target)
+        self.big.fill(gap_rgb)
+        self._target = target
+        self._tiles.clear()
         self._last = None
+
+    def _tile(self, color: tuple[int, int, int]) -> pygame.Surface:
+        tile = self._tiles.get(color)
+        if tile is None:
+            if len(self._tiles) >= TILE_CACHE_MAX:
+                self._tiles.clear()
+            tile = pygame.Surface((self._inner, self._inner), 0, self._target)
+            tile.fill(color)
+            self._tiles[color] = tile
+        return tile
 
     def draw(self, surface: pygame.Surface, rgb: np.ndarray, gap_rgb) -> None:
         g = self.grid
@@ -86,35 +99,18 @@ class CellLayer:
         k = min(len(rgb), g.n)
         full[:k] = rgb[:k]
         last = self._last
-        changed = None if last is None else np.flatnonzero((full != last).any(axis=1))
-        if changed is None or len(changed) > REDRAW_ALL:
-            grid_rgb = full.reshape(g.rows, g.cols, 3).transpose(1, 0, 2)
-            pygame.surfarray.blit_array(self.small, grid_rgb)
-            pygame.transform.scale(self.small, g.rect.size, self.big)
-            self.big.blit(self.overlay, (0, 0))
-        else:
-            inner = g.cell_px - g.gap_px
-            for i in changed.tolist():
-                r, c = divmod(i, g.cols)
-                self.big.fill(full[i].tolist(), (c * g.cell_px, r * g.cell_px, inner, inner))
+        changed = np.arange(g.n) if last is None else np.flatnonzero((full != last).any(axis=1))
+        if len(changed):
+            pos, tile = self._pos, self._tile
+            self.big.blits(
+                [
+                    (tile(tuple(col)), pos[i])
+                    for i, col in zip(changed.tolist(), full[changed].tolist(), strict=True)
+                ],
+                doreturn=False,
+            )
         self._last = full
         surface.blit(self.big, g.rect)
-
-
-def _gap_overlay(grid: Grid, gap_rgb, target: pygame.Surface) -> pygame.Surface:
-    """Gap lines in the background colour, transparent elsewhere (colour key)."""
-    key = (255, 0, 255) if gap_rgb != (255, 0, 255) else (0, 255, 0)
-    surf = pygame.Surface(grid.rect.size, 0, target)
-    surf.fill(key)
-    surf.set_colorkey(key)
-    inner = grid.cell_px - grid.gap_px
-    for c in range(grid.cols):
-        x = c * grid.cell_px + inner
-        surf.fill(gap_rgb, (x, 0, grid.gap_px, grid.rect.h))
-    for r in range(grid.rows):
-        y = r * grid.cell_px + inner
-        surf.fill(gap_rgb, (0, y, grid.rect.w, grid.gap_px))
-    return surf
 
 
 class RamMap:
@@ -179,13 +175,20 @@ class RamMap:
         idx = np.flatnonzero(changed)
         if len(idx) > MAX_NEW_FLIGHTS:
             idx = np.sort(self.rng.choice(idx, MAX_NEW_FLIGHTS, replace=False))
+        found: dict[int, np.ndarray] = {}
+
+        def cells_of(owner: int) -> np.ndarray:
+            if owner not in found:
+                found[owner] = np.flatnonzero(self.ram.owners == owner)
+            return found[owner]
+
         for k, i in enumerate(idx):
             owner_out = int(self.swap.owners[i])
             going_out = owner_out != FREE
             owner = owner_out if going_out else int(before[i])
-            ram_cells = np.flatnonzero(self.ram.owners == owner)
+            ram_cells = cells_of(owner)
             if len(ram_cells) == 0:
-                ram_cells = np.flatnonzero(self.ram.owners == ALLOC)
+                ram_cells = cells_of(ALLOC)
             if len(ram_cells) == 0:
                 ram_cells = np.arange(self.ram.n)
             j = int(self.rng.choice(ram_cells))
