@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="profile each frame; print the N slowest frames' profile")  # fmt: skip
     ap.add_argument("--by-cpu", action="store_true",
-                    help="with --profile: the frames that took the most CPU time, not wall time")  # fmt: skip
+                    help="with --profile: the frames with the most CPU time, not wall")  # fmt: skip
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite perf/README.md")
     ap.add_argument("--idle", action="store_true", help="idle only (no cage, no allocator)")
     ap.add_argument("--sizes", default="1280x720,1920x1080")

@@ -13,6 +13,7 @@ import pygame
 
 from oomphony.frame import MemoryFrame
 from oomphony.picture import text
+from oomphony.picture.glyphs import GLYPHS
 from oomphony.picture.palette import RGB, Palette, scale
 from oomphony.units import MiB
 
@@ -134,7 +135,8 @@ def draw_gauges(
             lvl = smooth.levels.get((gi, bi), 0.0)
             if bar.level is not None and lvl > 0.002:
                 surface.fill(color, (track.x, track.y, max(2, round(track.w * lvl)), track.h))
-            val = text.render(bar.value, px, palette.text, bold=True, shadow=True)
-            vx = track.right - val.get_width() - max(3, px // 4)
-            surface.blit(val, (vx, by + (h - val.get_height()) // 2))
+            vw, vh = GLYPHS.size(bar.value, px, bold=True, shadow=True)
+            vx = track.right - vw - max(3, px // 4)
+            GLYPHS.draw(surface, bar.value, (vx, by + (h - vh) // 2), px, palette.text,
+                        bold=True, shadow=True)  # fmt: skip
             y += bar_h

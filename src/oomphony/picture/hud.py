@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pygame
 
 from oomphony.picture import text
+from oomphony.picture.glyphs import GLYPHS
 from oomphony.picture.keys import CONTROLS
 from oomphony.picture.layout import Layout
 from oomphony.picture.palette import Palette
@@ -72,7 +73,7 @@ def draw_hud(surface: pygame.Surface, info: HudInfo, layout: Layout, palette: Pa
     }
     for i, s in enumerate(lines):
         color = palette.warn if warn.get(i) else palette.text
-        surface.blit(text.render(s, px, color, mono=True), (box.x + px // 2, y))
+        GLYPHS.draw(surface, s, (box.x + px // 2, y), px, color, mono=True)
         y += step
 
 
