@@ -222,7 +222,9 @@ class Runner:
         self.last_kill = ev
         if self.view is None:
             return
-        known = time.monotonic() - max(0.0, now_t_s - ev.t_s)
+        waited = max(0.0, now_t_s - ev.t_s)
+        known = time.monotonic() - waited
+        log.info("OOM kill reported %.1f ms after the show knew of it", waited * 1e3)
         self._kills.append((ev, known))
         if self._held is None and self.trace is not None:
             self._held = []
@@ -237,6 +239,7 @@ class Runner:
         done: dict[int, OomKill] = {}
         for ev, known in self._kills:
             if shown is not None and shown == ev.t_s:
+                log.info("kill screen flipped; that frame took %.1f ms", self.stats.times_ms[-1])
                 done[id(ev)] = dataclasses.replace(ev, screen_ms=round((now - known) * 1e3, 2))
             elif give_up or now - known > KILL_SCREEN_WAIT_S:
                 done[id(ev)] = ev
