@@ -5,7 +5,7 @@ full speed on the other core (restarted after each OOM kill). The scene cycles t
 every act (overture, cache, swap, kill screen, epilogue) on a scripted show clock, one
 1/60 s step per frame, frames drawn back to back; the first WARMUP frames (atlases,
 fonts, caches) are not counted. Between frames the show's own between-frame work runs
-(`oomphony.runner.FrameGC`, when the code under test has it), timed apart.
+(`oomphony.showstats.FrameGC`, when the code under test has it), timed apart.
 
 Reference, measured in the same run under the same load and interleaved with the stage
 frames: one full-screen blit of a prepared surface + flip at the same size. Goals
