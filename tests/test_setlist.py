@@ -1,5 +1,6 @@
-"""Setlists: the bundled ones load, bad files name file, line and expectation, and no
-input whatsoever makes the loader raise anything but SetlistError."""
+"""Setlists: the bundled ones load, bad files name file, line and expectation (every
+mistake of a file in one run, by line), preset names come from the real registries, and
+no input whatsoever makes the loader raise anything but SetlistError."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oomphony.cues import Act
+from oomphony.cli import main
+from oomphony.cues import PICTURE_PRESETS, Act
 from oomphony.errors import SetlistError
+from oomphony.picture.stage import PRESETS as STAGE_PRESETS
 from oomphony.show.setlist import (
     ACT_KEYS,
+    SetlistProblems,
+    bundled_names,
     bundled_setlists,
     load_setlist,
     parse_setlist,
     parse_setlist_bytes,
 )
+from oomphony.sound.output import AudioOutput
+from oomphony.sound.presets import PRESET_BY_NAME, PRESETS
 from oomphony.units import MiB
 
 BUNDLED = ["classroom", "kiosk", "rearrange", "speedrun", "talk"]
@@ -59,7 +66,7 @@ GOOD = textwrap.dedent(
 
 def test_bundled_names_and_descriptions() -> None:
     listed = bundled_setlists()
-    assert [name for name, _ in listed] == BUNDLED
+    assert set(BUNDLED) <= {name for name, _ in listed}
     for name, description in listed:
         assert description and "\n" not in description, name
 
@@ -74,6 +81,62 @@ def test_bundled_setlists_load(name: str) -> None:
     assert Act.KILL in kinds
     order = list(Act)
     assert [order.index(k) for k in kinds] == sorted(order.index(k) for k in kinds), kinds
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_bundled_presets_open(name: str, tmp_path) -> None:
+    """Every preset a bundled setlist names is one the sound and the picture really have:
+    the sound output opens with it (a WAV sink, no device) and the stage keeps it."""
+    sl = load_setlist(name)
+    sounds = {sl.sound_preset} | {a.sound_preset for a in sl.acts if a.sound_preset}
+    pictures = {sl.picture_preset} | {a.picture_preset for a in sl.acts if a.picture_preset}
+    assert pictures <= set(STAGE_PRESETS)
+    for preset in sounds:
+        out = AudioOutput.open(no_audio=True, wav_path=tmp_path / f"{preset}.wav", preset=preset)
+        assert out.preset == preset
+        out.close(0.0)
+
+
+def test_kiosk_uses_the_booth_sound() -> None:
+    kiosk = load_setlist("kiosk")
+    assert (kiosk.sound_preset, kiosk.picture_preset) == ("booth", "stage")
+    assert PRESET_BY_NAME["booth"].master < PRESET_BY_NAME["stage"].master
+
+
+def test_picture_presets_are_the_stages() -> None:
+    assert PICTURE_PRESETS == STAGE_PRESETS
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "expected"),
+    [
+        (('swap = "none"', 'swap = "none"\nsound = "kiosk"'), 6, "'sound' must be one of"),
+        (('swap = "none"', 'swap = "none"\npicture = "kiosk"'), 6, "'picture' must be one of"),
+        (('caption = "going"', 'caption = "going"\nsound = "disco"'), 18, "'sound' must be"),
+        (('caption = "going"', 'caption = "going"\npicture = "booth"'), 18, "'picture' must"),
+    ],
+)
+def test_unknown_presets_name_the_known_ones(
+    edit: tuple[str, str], line: int, expected: str
+) -> None:
+    with pytest.raises(SetlistError) as err:
+        parse_setlist(_replace_line(GOOD, *edit), where="p.toml", name="p")
+    msg = str(err.value)
+    assert msg.startswith(f"p.toml:{line}: {expected}"), msg
+    known = PRESETS if "sound" in expected else PICTURE_PRESETS
+    assert f"presets {', '.join(known)}, got" in msg, msg
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_sound_preset_is_accepted(preset: str) -> None:
+    text = _replace_line(GOOD, 'swap = "none"', f'swap = "none"\nsound = "{preset}"')
+    assert parse_setlist(text, where="p.toml", name="p").sound_preset == preset
+
+
+@pytest.mark.parametrize("preset", PICTURE_PRESETS)
+def test_every_picture_preset_is_accepted(preset: str) -> None:
+    text = _replace_line(GOOD, 'caption = "going"', f'caption = "going"\npicture = "{preset}"')
+    assert parse_setlist(text, where="p.toml", name="p").acts[1].picture_preset == preset
 
 
 def test_bundled_flags() -> None:
@@ -143,9 +206,68 @@ def test_bad_files_name_file_line_and_expectation(
     path.write_text(_replace_line(GOOD, *edit))
     with pytest.raises(SetlistError) as err:
         load_setlist(str(path))
-    msg = str(err.value)
-    assert msg.startswith(f"{path}:{line}: "), msg
-    assert expected in msg, msg
+    problems = getattr(err.value, "problems", (str(err.value),))
+    assert any(p.startswith(f"{path}:{line}: ") and expected in p for p in problems), problems
+
+
+FIVE_MISTAKES = _replace_line(
+    _replace_line(
+        _replace_line(
+            _replace_line(
+                _replace_line(GOOD, 'kind = "cache"', 'kind = "intermission"'),
+                "wake = true",
+                'wake = "yes"',
+            ),
+            'swap = "none"',
+            'swap = "12"',
+        ),
+        'rate = "50MiB/s"',
+        'rate = "fast"',
+    ),
+    "timeout = 60",
+    "timeout = -3",
+)
+FIVE_EXPECTED = [
+    (5, "'swap' must be"),
+    (11, "'rate' must look like 50MiB/s"),
+    (16, "'kind' must be one of"),
+    (20, "'timeout' must be a number of seconds"),
+    (26, "'wake' must be true or false"),
+]
+
+
+def test_every_mistake_in_one_run_sorted_by_line() -> None:
+    with pytest.raises(SetlistProblems) as err:
+        parse_setlist(FIVE_MISTAKES, where="f.toml", name="f")
+    problems = err.value.problems
+    assert [(int(p.split(":")[1]), p.split(": ", 1)[1]) for p in problems] == [
+        (line, p.split(": ", 1)[1]) for (line, _), p in zip(FIVE_EXPECTED, problems, strict=True)
+    ]
+    for (line, expected), problem in zip(FIVE_EXPECTED, problems, strict=True):
+        assert problem.startswith(f"f.toml:{line}: {expected}"), problem
+    # one line where one line is the rule (`run`): the first, and how many more
+    assert str(err.value).startswith(problems[0])
+    assert f"and {len(problems) - 1} more" in str(err.value)
+
+
+def test_check_prints_every_mistake_with_file_and_line(tmp_path, capsys) -> None:
+    bad, good = tmp_path / "bad.toml", tmp_path / "good.toml"
+    bad.write_text(FIVE_MISTAKES)
+    good.write_text(GOOD)
+    assert main(["check", str(bad), str(good)]) == 2
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert [ln.split(":")[2] for ln in lines] == [str(line) for line, _ in FIVE_EXPECTED]
+    for (line, expected), printed in zip(FIVE_EXPECTED, lines, strict=True):
+        assert printed.startswith(f"oomphony: {bad}:{line}: {expected}"), printed
+    assert out == f"{good}: ok (3 acts)\n"
+
+
+def test_description_is_optional() -> None:
+    sl = parse_setlist(
+        _replace_line(GOOD, 'description = "a test show"\n', ""), where="d", name="d"
+    )
+    assert sl.description == "" and sl.title == "T"
 
 
 def test_bundled_error_is_named_like_the_package_file() -> None:
@@ -218,10 +340,18 @@ _values = st.one_of(
             '"1.5G"',
             "1979-05-27",
             '"\\u0000"',
+            '"0MiB"',
+            '"0"',
+            "0",
+            '"booth"',
+            '"kiosk"',
+            '"classroom"',
         ]
     ),
 )
-_keys = st.sampled_from([*ACT_KEYS, "title", "memory", "swap", "loop", "bogus", "act", "show"])
+_keys = st.sampled_from(
+    [*ACT_KEYS, "title", "description", "memory", "swap", "loop", "bogus", "act", "show"]
+)
 
 
 @st.composite
@@ -249,9 +379,15 @@ def _check(text: str) -> None:
     try:
         parse_setlist(text, where="fuzz.toml", name="fuzz")
     except SetlistError as err:
-        m = _ERR_RE.match(str(err))
-        assert m, str(err)
-        assert 1 <= int(m.group(1)) <= text.count("\n") + 1, str(err)
+        problems = getattr(err, "problems", (str(err),))
+        assert _ERR_RE.match(str(err)), str(err)
+        lines = []
+        for problem in problems:
+            m = _ERR_RE.match(problem)
+            assert m and "\n" not in problem, problem
+            assert 1 <= int(m.group(1)) <= text.count("\n") + 1, problem
+            lines.append(int(m.group(1)))
+        assert lines == sorted(lines), problems
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

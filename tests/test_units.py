@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oomphony.errors import UsageError
-from oomphony.units import GiB, KiB, MiB, format_size, parse_rate, parse_size
+from oomphony.units import GiB, KiB, MiB, format_size, parse_rate, parse_size, parse_swap
 
 BINARY = {"": 1, "b": 1, "k": KiB, "kib": KiB, "m": MiB, "mib": MiB, "g": GiB, "gib": GiB}
 BINARY |= {"t": 1024 * GiB, "tib": 1024 * GiB}
@@ -159,3 +159,64 @@ def test_format_size_round_trips_within_five_percent(n_b: int) -> None:
 def test_format_size_is_monotonic_in_unit_steps(a: int, b: int) -> None:
     lo, hi = sorted((a, b))
     assert parse_size(format_size(lo)) <= parse_size(format_size(hi))
+
+
+# --- the cage's swap: one grammar on the command line and in a setlist ----------------
+
+SWAP_WORDS = [
+    ("none", 0),
+    ("None", 0),
+    ("0", 0),
+    ("0MiB", 0),
+    ("0.0 GiB", 0),
+    ("auto", None),
+    ("1MiB", MiB),
+    ("64MiB", 64 * MiB),
+    ("1.5G", GiB + GiB // 2),
+]
+BAD_SWAP = ["12", "1023KiB", "-64MiB", "lots", "", "nothing", "0.5MiB", "64MiB/s"]
+
+
+def _swap_from_cli(text: str) -> int | None:
+    from oomphony.cli import build_parser
+
+    return build_parser().parse_args(["run", f"--swap={text}"]).swap
+
+
+def _swap_from_setlist(text: str) -> int | None:
+    from oomphony.show.setlist import parse_setlist
+
+    toml = f'[show]\ntitle = "t"\nswap = "{text}"\n[[act]]\nname = "kill"\ncaption = "c"\n'
+    return parse_setlist(toml + 'until = "oom_kill"\n', where="s.toml", name="s").swap_b
+
+
+@pytest.mark.parametrize(("text", "expected"), SWAP_WORDS)
+def test_swap_means_the_same_on_the_command_line_and_in_a_setlist(
+    text: str, expected: int | None
+) -> None:
+    assert parse_swap(text) == expected
+    assert _swap_from_cli(text) == expected
+    assert _swap_from_setlist(text) == expected
+
+
+@pytest.mark.parametrize("text", BAD_SWAP)
+def test_swap_refused_the_same_way_in_both_places(text: str) -> None:
+    from oomphony.errors import SetlistError
+
+    with pytest.raises(UsageError, match=r'^--swap must be "auto", "none" \(or 0\)'):
+        parse_swap(text)
+    with pytest.raises(UsageError, match=r"^--swap must be"):
+        _swap_from_cli(text)
+    with pytest.raises(SetlistError, match=r"^s.toml:3: 'swap' must be \"auto\", \"none\""):
+        _swap_from_setlist(text)
+
+
+@given(st.integers(min_value=0, max_value=2**40))
+def test_swap_is_a_size_or_none(n_b: int) -> None:
+    if n_b == 0:
+        assert parse_swap(str(n_b)) == 0
+    elif n_b < MiB:
+        with pytest.raises(UsageError):
+            parse_swap(str(n_b))
+    else:
+        assert parse_swap(str(n_b)) == parse_size(str(n_b)) == n_b

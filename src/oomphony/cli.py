@@ -15,7 +15,7 @@ from types import FrameType
 
 from oomphony import __version__
 from oomphony.errors import OomphonyError, UsageError
-from oomphony.units import parse_rate, parse_size
+from oomphony.units import parse_rate, parse_size, parse_swap
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 log = logging.getLogger("oomphony")
@@ -33,6 +33,10 @@ def _size(what: str):
         return parse_size(text, what=what)
 
     return conv
+
+
+def _swap(text: str) -> int | None:
+    return parse_swap(text, what="--swap")  # the setlist's grammar: auto, none, 0, 64MiB
 
 
 def _rate(text: str) -> float:
@@ -80,7 +84,9 @@ def _latency(text: str) -> str | float:
 
 def _add_cage_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory", type=_size("--memory"), help="cage memory limit, e.g. 256MiB")
-    p.add_argument("--swap", type=_size("--swap"), help="cage swap limit, e.g. 64MiB")
+    p.add_argument(
+        "--swap", type=_swap, help="cage swap limit, e.g. 64MiB; none (or 0) for no swap"
+    )
     p.add_argument(
         "--global",
         dest="global_",
@@ -248,7 +254,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             try:
                 sl = load_setlist(path)
             except SetlistError as err:
-                print(f"oomphony: {err}", file=sys.stderr)
+                for problem in getattr(err, "problems", (str(err),)):  # file:line: what
+                    print(f"oomphony: {problem}", file=sys.stderr)
                 status = EXIT_USAGE
             else:
                 print(f"{path}: ok ({len(sl.acts)} acts)")

@@ -11,6 +11,11 @@ from enum import StrEnum
 
 from oomphony.frame import Event, OomKill
 
+# The picture presets, by name (a setlist's `picture`; the picture draws them): `stage`
+# for a hall, `classroom` shows each act's longer explanation. Here, free of pygame, so a
+# setlist can be checked against them without opening the picture.
+PICTURE_PRESETS: tuple[str, ...] = ("stage", "classroom")
+
 
 class Act(StrEnum):
     """The story's parts, in order. Setlist acts each map onto one of these."""

@@ -2,6 +2,9 @@
 
 Binary and decimal suffixes are both accepted; a bare `G`/`M`/`K` means the binary
 unit (as `free -g` and the kernel's own tools do). A bare number is bytes.
+
+The cage's swap has one grammar on the command line (`--swap`) and in a setlist
+(`swap =`): `auto`, `none` (also `0`, `0MiB`: no swap), or a size of at least 1 MiB.
 """
 
 from __future__ import annotations
@@ -44,6 +47,29 @@ def parse_size(text: str, *, what: str = "size") -> int:
     if value > 2**62:
         raise UsageError(f"{what} is too large: {text!r}")
     return int(value)
+
+
+MIN_SWAP_B = MiB  # below this a size is a forgotten unit ("64" is 64 bytes), not a swap
+SWAP_HELP = '"auto", "none" (or 0) or a size of at least 1MiB like 256MiB'
+
+
+def parse_swap(text: str, *, what: str = "--swap") -> int | None:
+    """The cage's swap in bytes: None for `auto` (the default size), 0 for `none`, `0` or
+    any zero size, else a size of at least MIN_SWAP_B. UsageError with one line otherwise."""
+    word = str(text).strip().lower()
+    if word == "auto":
+        return None
+    if word == "none":
+        return 0
+    try:
+        size = parse_size(text, what=what)
+    except UsageError:
+        size = -1
+    if size == 0:
+        return 0
+    if size < MIN_SWAP_B:
+        raise UsageError(f"{what} must be {SWAP_HELP}, got {text!r}")
+    return size
 
 
 def parse_rate(text: str, *, what: str = "rate") -> float:

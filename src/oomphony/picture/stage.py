@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from oomphony.cues import Act, Cues
+from oomphony.cues import PICTURE_PRESETS, Act, Cues
 from oomphony.frame import MemoryFrame
 from oomphony.picture import text
 from oomphony.picture.arena import ArenaParts, arena_parts
@@ -45,7 +45,7 @@ KILL_SCREEN_MIN_S = 6.0  # the kill screen stays this long even if the act moves
 # (2.5 words a second, a class reading along) plus a moment, never under PAGE_MIN_S.
 PAGE_WORDS_PER_S = 2.5
 PAGE_MIN_S = 6.0
-PRESETS = ("stage", "classroom")
+PRESETS = PICTURE_PRESETS
 _ACT_LABEL = {
     Act.ATTRACT: "attract",
     Act.OVERTURE: "overture",

@@ -46,19 +46,30 @@ from oomphony.show.values import (
     Checker,
     Condition,
     RampSpec,
+    SetlistProblems,
     Until,
     parse_until,
     show_value,
 )
-from oomphony.units import parse_size
+from oomphony.units import SWAP_HELP, MiB, parse_size, parse_swap
 
-__all__ = ["ActSpec", "Amount", "Condition", "RampSpec", "Setlist", "Until", "load_setlist"]
+__all__ = [
+    "ActSpec",
+    "Amount",
+    "Condition",
+    "RampSpec",
+    "Setlist",
+    "SetlistProblems",
+    "Until",
+    "load_setlist",
+]
 
 SHOW_KEYS = ("title", "description", "memory", "swap", "sound", "picture", "loop",
              "pause_between_acts")  # fmt: skip
 ACT_KEYS = ("name", "kind", "title", "caption", "explanation", "rate", "ramp", "hold",
             "release", "fill_cache", "sleeper", "wake", "until", "timeout", "sound",
             "picture")  # fmt: skip
+MIN_MEMORY_B = 16 * MiB  # the cage's own floor (oomphony.cage.MIN_MEMORY_B)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,96 +109,186 @@ class Setlist:
     pause_between_acts: bool = False
 
 
-def _act(chk: Checker, raw: Any, index: int) -> ActSpec:
+def _preset_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The sound and the picture preset registries (imported late: the sound package
+    brings numpy)."""
+    from oomphony.cues import PICTURE_PRESETS
+    from oomphony.sound.presets import PRESETS as SOUND_PRESETS
+
+    return SOUND_PRESETS, PICTURE_PRESETS
+
+
+def _preset(chk: Checker, table: dict[str, Any], key: str, line: int) -> str | None:
+    """A `sound` or `picture` preset name from its registry, or None when not given."""
+    name = chk.string(table, key, line, required=False)
+    if not name:
+        return None
+    sound, picture = _preset_names()
+    known = sound if key == "sound" else picture
+    if name not in known:
+        raise chk.fail(
+            line,
+            f"'{key}' must be one of the {key} presets {', '.join(known)}, got {show_value(name)}",
+        )
+    return name
+
+
+def _ramp(chk: Checker, r: Any, line: int) -> RampSpec | None:
+    if not isinstance(r, dict) or set(r) != {"from", "to", "over"}:
+        raise chk.fail(
+            line,
+            f'\'ramp\' must look like {{ from = "1%/s", to = "5%/s", over = 20 }}, '
+            f"got {show_value(r)}",
+        )
+    return RampSpec(
+        chk.rate(r["from"], "ramp.from", line),
+        chk.rate(r["to"], "ramp.to", line),
+        chk.seconds(r["over"], "ramp.over", line),
+    )
+
+
+def _kind(chk: Checker, raw: dict[str, Any], name: str | None, line: int) -> Act:
+    kinds = [a.value for a in Act]
+    kind_text = raw.get("kind", name)
+    if kind_text not in kinds:
+        what = "'kind'" if "kind" in raw else f"act '{name}' needs a 'kind'; it"
+        got = show_value(kind_text)
+        raise chk.fail(line, f"{what} must be one of {', '.join(kinds)}, got {got}")
+    return Act(kind_text)
+
+
+def _act(chk: Checker, raw: Any, index: int) -> ActSpec | None:
+    """The act at `index`, or None when it has mistakes (each recorded in `chk`)."""
     line0 = chk.lines.header("act", index)
     if not isinstance(raw, dict):
-        raise chk.fail(line0, f"act {index + 1} must be a [[act]] table")
+        chk.note(chk.fail(line0, f"act {index + 1} must be a [[act]] table"))
+        return None
+    n0 = chk.n_problems
 
     def at(key: str) -> int:
         return chk.lines.key("act", index, key)
 
     for key in raw:
         if key not in ACT_KEYS:
-            raise chk.fail(
-                at(key), f"unknown key '{key}' in act; expected one of {', '.join(ACT_KEYS)}"
+            chk.note(
+                chk.fail(
+                    at(key), f"unknown key '{key}' in act; expected one of {', '.join(ACT_KEYS)}"
+                )
             )
-    name = chk.string(raw, "name", at("name"), required=True)
-    kinds = [a.value for a in Act]
-    kind_text = raw.get("kind", name)
-    if kind_text not in kinds:
-        what = "'kind'" if "kind" in raw else f"act '{name}' needs a 'kind'; it"
-        raise chk.fail(
-            at("kind" if "kind" in raw else "name"),
-            f"{what} must be one of {', '.join(kinds)}, got {show_value(kind_text)}",
-        )
+    name = chk.attempt(chk.string, raw, "name", at("name"), required=True)
+    kind = None
+    if name is not None or "kind" in raw:
+        kind = chk.attempt(_kind, chk, raw, name, at("kind" if "kind" in raw else "name"))
+    until = None
     if "until" not in raw:
-        raise chk.fail(line0, f"act '{name}' has no 'until': {UNTIL_HELP}")
-    ramp = None
-    if "ramp" in raw:
-        r = raw["ramp"]
-        if not isinstance(r, dict) or set(r) != {"from", "to", "over"}:
-            raise chk.fail(
-                at("ramp"),
-                f'\'ramp\' must look like {{ from = "1%/s", to = "5%/s", over = 20 }}, '
-                f"got {show_value(r)}",
-            )
-        ramp = RampSpec(
-            chk.rate(r["from"], "ramp.from", at("ramp")),
-            chk.rate(r["to"], "ramp.to", at("ramp")),
-            chk.seconds(r["over"], "ramp.over", at("ramp")),
-        )
+        chk.note(chk.fail(line0, f"act '{name or index + 1}' has no 'until': {UNTIL_HELP}"))
+    else:
+        until = chk.attempt(parse_until, chk, raw["until"], at("until"))
+    ramp = chk.attempt(_ramp, chk, raw["ramp"], at("ramp")) if "ramp" in raw else None
     release, release_amount = False, None
     if "release" in raw:
         if isinstance(raw["release"], bool):
             release = raw["release"]
         else:
-            release, release_amount = True, chk.amount(raw["release"], "release", at("release"))
+            release = True
+            release_amount = chk.attempt(chk.amount, raw["release"], "release", at("release"))
 
-    def opt(key: str, conv: Any) -> Any:
-        return conv(raw[key], key, at(key)) if key in raw else None
+    def opt(key: str, conv: Any, **kw: Any) -> Any:
+        return chk.attempt(conv, raw[key], key, at(key), **kw) if key in raw else None
 
-    return ActSpec(
-        name=name,
-        kind=Act(kind_text),
-        title=chk.string(raw, "title", at("title"), required=False) or name,
-        caption=chk.string(raw, "caption", at("caption"), required=True),
-        explanation=chk.string(raw, "explanation", at("explanation"), required=False),
-        until=parse_until(chk, raw["until"], at("until")),
+    spec = dict(
+        title=chk.attempt(chk.string, raw, "title", at("title"), required=False) or name,
+        caption=chk.attempt(chk.string, raw, "caption", at("caption"), required=True),
+        explanation=chk.attempt(chk.string, raw, "explanation", at("explanation"), required=False),
         rate=opt("rate", chk.rate),
-        ramp=ramp,
         hold=bool(opt("hold", chk.flag)),
-        release=release,
-        release_amount=release_amount,
-        fill_cache=opt("fill_cache", lambda v, k, ln: chk.amount(v, k, ln, max_fraction=0.9)),
-        sleeper=opt("sleeper", lambda v, k, ln: chk.amount(v, k, ln, max_fraction=0.6)),
+        fill_cache=opt("fill_cache", chk.amount, max_fraction=0.9),
+        sleeper=opt("sleeper", chk.amount, max_fraction=0.6),
         wake=bool(opt("wake", chk.flag)),
         timeout_s=opt("timeout", chk.seconds),
-        sound_preset=chk.string(raw, "sound", at("sound"), required=False) or None,
-        picture_preset=chk.string(raw, "picture", at("picture"), required=False) or None,
+        sound_preset=chk.attempt(_preset, chk, raw, "sound", at("sound")),
+        picture_preset=chk.attempt(_preset, chk, raw, "picture", at("picture")),
+    )
+    if chk.n_problems > n0 or name is None or kind is None or until is None:
+        return None
+    return ActSpec(
+        name=name,
+        kind=kind,
+        until=until,
+        ramp=ramp,
+        release=release,
+        release_amount=release_amount,
         line=line0,
+        **spec,
     )
 
 
-def _size_or_auto(chk: Checker, value: Any, key: str, line: int, *, none_ok: bool) -> int | None:
+def _size_or_auto(chk: Checker, value: Any, key: str, line: int) -> int | None:
+    """`memory`: "auto" (None) or a size of at least 16MiB."""
     if value is None or value == "auto":
         return None
-    if none_ok and value == "none":
-        return 0
     if isinstance(value, str):
         try:
             size = parse_size(value)
         except UsageError:
             size = 0
-        if size >= 16 * 1024 * 1024:
+        if size >= MIN_MEMORY_B:
             return size
-    also = ', "none"' if none_ok else ""
     raise chk.fail(
-        line, f"'{key}' must be \"auto\"{also} or a size of at least 16MiB, got {show_value(value)}"
+        line, f"'{key}' must be \"auto\" or a size of at least 16MiB, got {show_value(value)}"
+    )
+
+
+def _swap(chk: Checker, value: Any, line: int) -> int | None:
+    """`swap`: the command line's grammar (units.parse_swap); a TOML integer is bytes."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str):
+        try:
+            return parse_swap(value, what="'swap'")
+        except UsageError:
+            pass
+    raise chk.fail(line, f"'swap' must be {SWAP_HELP}, got {show_value(value)}")
+
+
+def _header(chk: Checker, show: dict[str, Any]) -> dict[str, Any]:
+    """The [show] table's values, by Setlist field; mistakes recorded in `chk`."""
+
+    def at(key: str) -> int:
+        return chk.lines.key("show", 0, key)
+
+    for key in show:
+        if key not in SHOW_KEYS:
+            chk.note(
+                chk.fail(
+                    at(key),
+                    f"unknown key '{key}' in [show]; expected one of {', '.join(SHOW_KEYS)}",
+                )
+            )
+
+    def flag(key: str) -> bool:
+        return bool(chk.attempt(chk.flag, show.get(key, False), key, at(key)))
+
+    return dict(
+        title=chk.attempt(chk.string, show, "title", at("title"), required=True),
+        description=chk.attempt(chk.string, show, "description", at("description"), required=False)
+        or "",
+        memory_b=chk.attempt(_size_or_auto, chk, show.get("memory"), "memory", at("memory")),
+        swap_b=chk.attempt(_swap, chk, show.get("swap"), at("swap")),
+        sound_preset=chk.attempt(_preset, chk, show, "sound", at("sound")) or "stage",
+        picture_preset=chk.attempt(_preset, chk, show, "picture", at("picture")) or "stage",
+        loop=flag("loop"),
+        pause_between_acts=flag("pause_between_acts"),
     )
 
 
 def parse_setlist(text: str, *, where: str, name: str) -> Setlist:
-    """Validate TOML text into a Setlist; `where` is the file name used in errors."""
+    """Validate TOML text into a Setlist; `where` is the file name used in errors.
+
+    SetlistError otherwise: `SetlistProblems` lists every mistake found, by line (a file
+    that is not TOML at all has one)."""
     lines = LineMap(text)
     chk = Checker(where, lines)
     try:
@@ -197,43 +298,34 @@ def parse_setlist(text: str, *, where: str, name: str) -> Setlist:
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
         line = int(m.group(1)) if m else lines.n_lines
         what = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
-        raise chk.fail(line, f"not valid TOML: {what}") from None
+        chk.note(chk.fail(line, f"not valid TOML: {what}"))
+        chk.raise_problems()
     for key in data:
         if key not in ("show", "act"):
-            raise chk.fail(
-                lines.key("", 0, key) if not isinstance(data[key], dict) else lines.header(key),
-                f"unknown table or key '{key}'; expected [show] and [[act]]",
+            chk.note(
+                chk.fail(
+                    lines.key("", 0, key) if not isinstance(data[key], dict) else lines.header(key),
+                    f"unknown table or key '{key}'; expected [show] and [[act]]",
+                )
             )
     show = data.get("show")
+    header: dict[str, Any] = {}
     if not isinstance(show, dict):
-        raise chk.fail(1, "a [show] table is missing (title, description, memory, swap, …)")
-
-    def at(key: str) -> int:
-        return lines.key("show", 0, key)
-
-    for key in show:
-        if key not in SHOW_KEYS:
-            raise chk.fail(
-                at(key), f"unknown key '{key}' in [show]; expected one of {', '.join(SHOW_KEYS)}"
-            )
+        chk.note(chk.fail(1, "a [show] table is missing (title, memory, swap, …)"))
+    else:
+        header = _header(chk, show)
     acts_raw = data.get("act")
+    acts: tuple[ActSpec | None, ...] = ()
     if not isinstance(acts_raw, list) or not acts_raw:
-        raise chk.fail(lines.n_lines, "a setlist needs at least one [[act]]")
-    acts = tuple(_act(chk, raw, i) for i, raw in enumerate(acts_raw))
+        chk.note(chk.fail(lines.n_lines, "a setlist needs at least one [[act]]"))
+    else:
+        acts = tuple(_act(chk, raw, i) for i, raw in enumerate(acts_raw))
+    chk.raise_problems()
     return Setlist(
         name=name,
-        title=chk.string(show, "title", at("title"), required=True),
-        description=chk.string(show, "description", at("description"), required=True),
-        memory_b=_size_or_auto(chk, show.get("memory"), "memory", at("memory"), none_ok=False),
-        swap_b=_size_or_auto(chk, show.get("swap"), "swap", at("swap"), none_ok=True),
-        sound_preset=chk.string(show, "sound", at("sound"), required=False) or "stage",
-        picture_preset=chk.string(show, "picture", at("picture"), required=False) or "stage",
-        loop=chk.flag(show.get("loop", False), "loop", at("loop")),
-        pause_between_acts=chk.flag(
-            show.get("pause_between_acts", False), "pause_between_acts", at("pause_between_acts")
-        ),
-        acts=acts,
+        acts=tuple(a for a in acts if a is not None),
         path=where,
+        **header,
     )
 
 

@@ -1,13 +1,17 @@
 """Setlist values: sizes and rates (absolute or a share of the cage), `until` triggers,
-and the checker that turns a bad value into `file:line: what was expected`."""
+and the checker that turns a bad value into `file:line: what was expected`.
+
+The checker collects: each key is checked on its own (`Checker.attempt`), so one run
+reports every mistake in a file, sorted by line (`SetlistProblems`)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from oomphony.errors import SetlistError, UsageError
 from oomphony.show._lines import LineMap
@@ -66,13 +70,59 @@ def show_value(value: Any) -> str:
         return repr(value)
 
 
+T = TypeVar("T")
+
+
+class Problem(SetlistError):
+    """One mistake at one line: `file:line: what was expected`."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class SetlistProblems(SetlistError):
+    """Every mistake found in one file, sorted by line. `problems` holds one
+    `file:line: what` line each; the message is the first, and how many more there are."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        more = len(problems) - 1
+        tail = f" (and {more} more; `oomphony check FILE` lists them all)" if more else ""
+        super().__init__(f"{problems[0]}{tail}")
+
+
 class Checker:
     def __init__(self, where: str, lines: LineMap) -> None:
         self.where = where
         self.lines = lines
+        self._problems: list[Problem] = []
 
-    def fail(self, line: int, what: str) -> SetlistError:
-        return SetlistError(f"{self.where}:{line}: {what}")
+    def fail(self, line: int, what: str) -> Problem:
+        return Problem(line, f"{self.where}:{line}: {what}")
+
+    def note(self, problem: Problem) -> None:
+        """Record a mistake and go on checking."""
+        if all(str(p) != str(problem) for p in self._problems):
+            self._problems.append(problem)
+
+    def attempt(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """`check(*args)`, or None after recording the mistake it found."""
+        try:
+            return check(*args, **kwargs)
+        except Problem as problem:
+            self.note(problem)
+            return None
+
+    @property
+    def n_problems(self) -> int:
+        return len(self._problems)
+
+    def raise_problems(self) -> None:
+        """SetlistProblems with every mistake recorded, by line; nothing if there is none."""
+        if self._problems:
+            ordered = sorted(self._problems, key=lambda p: p.line)  # stable within a line
+            raise SetlistProblems([str(p) for p in ordered])
 
     def string(self, table: dict[str, Any], key: str, line: int, *, required: bool) -> str:
         value = table.get(key)
