@@ -17,6 +17,7 @@ import pygame
 from oomphony.cues import Act, Cues
 from oomphony.frame import MemoryFrame
 from oomphony.picture import Action, Display, HudInfo, Stage
+from oomphony.picture.display import HEADLESS_DRIVERS
 from oomphony.source import Origin
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,11 @@ class View:
 
     @property
     def interactive(self) -> bool:
-        """Somebody can press keys (a real window or screen)."""
-        return self.display.mode != "none"
+        """Somebody can press keys: a real window or screen, not SDL's dummy or offscreen
+        driver (there a wait for a key would never end)."""
+        if self.display.mode == "none":
+            return False
+        return pygame.display.get_driver() not in HEADLESS_DRIVERS
 
     def set_origin(self, origin: Origin) -> None:
         """The source's origin, handed down by the runner: sim and replay are labelled."""
