@@ -3,11 +3,11 @@
 ```toml
 [show]
 title = "Rearrange your RAM"
-description = "the talk's three observations, about 3 minutes"   # one line, for `setlists`
-memory = "auto"          # or "512MiB"
-swap = "auto"            # or "256MiB", or "none"
-sound = "stage"          # presets for the sound and the picture
-picture = "stage"
+description = "the talk's three observations, about 3 minutes"   # optional, for `setlists`
+memory = "auto"          # or "512MiB" (at least 16MiB)
+swap = "auto"            # or "256MiB" (at least 1MiB), or "none" / "0" / "0MiB": no swap
+sound = "stage"          # sound preset: stage, classroom or booth (sound.presets)
+picture = "stage"        # picture preset: stage or classroom (cues.PICTURE_PRESETS)
 loop = false             # kiosk: start again after the last act
 pause_between_acts = false   # classroom: hold the allocator and wait for a key after each act
 
@@ -24,8 +24,8 @@ until = "used > 95%"     # or "30s", "cache < 5%", "swap > 64MiB", "pressure > 0
 timeout = 90             # seconds; an act waiting on memory or the kill never hangs
 ```
 Other act keys: `hold = true`, `release = true | "64MiB"`, `sleeper = "25%"` (start a
-sleeper), `wake = true` (wake it), `sound`, `picture`. Every error names the file, the
-line and what was expected.
+sleeper), `wake = true` (wake it), `sound`, `picture` (presets for that act). Every
+mistake is reported, each naming the file, the line and what was expected.
 """
 
 from __future__ import annotations
