@@ -134,7 +134,12 @@ class View:
             self._act_shot = True
             self._shot_n += 1
             path = self._shots / f"{self._shot_n:02d}-{cues.act.value}.png"
-            self.display.screenshot(path)
+            try:
+                self.display.screenshot(path)
+            except (OSError, pygame.error) as err:  # e.g. the disk filled up mid-show
+                log.warning("screenshots stop, the show goes on: cannot write %s: %s", path, err)
+                self._shots = None
+                return
             log.info("screenshot %s", path)
 
     def tick(self, fps: int) -> float:
