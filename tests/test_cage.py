@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -106,6 +107,28 @@ def test_not_root_no_delegation_names_the_fix(tmp_path: Path, monkeypatch) -> No
     assert "--global" in msg
 
 
+@pytest.mark.parametrize(
+    ("bus", "user_service_ctl", "fix"),
+    [(False, "memory pids", "enable-linger"), (True, "pids", "Delegate=cpu memory pids")],
+)
+def test_the_message_names_the_missing_piece(
+    tmp_path: Path, monkeypatch, bus: bool, user_service_ctl: str, fix: str
+) -> None:
+    """No user session (nothing to talk to) and a session without memory delegation
+    have different fixes; the one line names the right one."""
+    mounts, proc_cgroup = _undelegated(tmp_path, user_service_ctl)
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    if bus:
+        (runtime / "bus").write_text("")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setattr(cage_mod.shutil, "which", lambda name: f"/usr/bin/{name}")
+    with pytest.raises(CageError) as err:
+        Cage.create(256 * MiB, 0, mounts=mounts, proc_cgroup=proc_cgroup, meminfo=MEMINFO,
+                    euid=1000, reaper=False)  # fmt: skip
+    assert fix in str(err.value) and "\n" not in str(err.value)
+
+
 def test_v1_needs_root(tmp_path: Path) -> None:
     v1 = tmp_path / "memory"
     v1.mkdir()
@@ -115,21 +138,76 @@ def test_v1_needs_root(tmp_path: Path) -> None:
         Cage.create(256 * MiB, 0, mounts=mounts, meminfo=MEMINFO, euid=1000, reaper=False)
 
 
-def test_scope_method_wraps_the_command(tmp_path: Path, monkeypatch) -> None:
+def _scope_cage(tmp_path: Path, monkeypatch) -> Cage:
     mounts, proc_cgroup = _undelegated(tmp_path, "memory pids")
     runtime = tmp_path / "run"
     runtime.mkdir()
     (runtime / "bus").write_text("")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.setattr(cage_mod.shutil, "which", lambda name: f"/usr/bin/{name}")
-    c = Cage.create(256 * MiB, 64 * MiB, mounts=mounts, proc_cgroup=proc_cgroup,
-                    meminfo=MEMINFO, euid=1000)  # fmt: skip
+    return Cage.create(256 * MiB, 64 * MiB, mounts=mounts, proc_cgroup=proc_cgroup,
+                       meminfo=MEMINFO, euid=1000, reaper=False)  # fmt: skip
+
+
+def test_scope_method_wraps_the_command(tmp_path: Path, monkeypatch) -> None:
+    c = _scope_cage(tmp_path, monkeypatch)
     assert c.how == HOW_SCOPE
     argv = c.wrap_argv(["python", "-m", "x"])
     assert argv[:3] == ["systemd-run", "--user", "--scope"]
     assert f"MemoryMax={256 * MiB}" in argv and f"MemorySwapMax={64 * MiB}" in argv
-    assert argv[-4:] == ["--", "python", "-m", "x"]
+    # The kill must not tear the scope down before its memory.events is read.
+    assert "OOMPolicy=continue" in argv
+    # A keeper holds the scope; the allocator is exec'd (it stays our child, same pid).
+    sh = argv.index("sh")
+    assert argv[sh + 1] == "-c" and "sleep infinity" in argv[sh + 2]
+    assert 'exec "$@"' in argv[sh + 2]
+    assert argv[-3:] == ["python", "-m", "x"]
     assert c.ref.path.name == c.unit
+
+
+def _fake_proc(tmp_path: Path, pid: int, rel: str) -> Path:
+    proc = tmp_path / "proc"
+    (proc / str(pid)).mkdir(parents=True, exist_ok=True)
+    (proc / str(pid) / "cgroup").write_text(f"0::{rel}\n")
+    return proc
+
+
+def test_scope_bind_waits_until_systemd_moved_the_process(tmp_path: Path, monkeypatch) -> None:
+    """systemd-run execs the allocator only once the scope exists; until then the process
+    is still in the caller's cgroup and the scope's files do not exist."""
+    c = _scope_cage(tmp_path, monkeypatch)
+    guess = c.ref.path
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        proc = _fake_proc(tmp_path, child.pid, "/user.slice/user-1000.slice/session-3.scope")
+        real = f"/user.slice/user-1000.slice/user@1000.service/app.slice/{c.unit}"
+
+        def later() -> None:
+            time.sleep(0.3)
+            (proc / str(child.pid) / "cgroup").write_text(f"0::{real}\n")
+
+        t = threading.Thread(target=later)
+        t.start()
+        c.bind_pid(child.pid, proc=proc, timeout_s=10)
+        t.join()
+        assert c.ref.path == tmp_path / "cg" / real.lstrip("/")
+        assert c.ref.path == guess  # the guess was right; only the timing was wrong
+        assert child.poll() is None
+        # The next allocator gets a scope of its own (the old unit may still be going).
+        argv = c.wrap_argv(["python"])
+        assert c.unit != guess.name and f"--unit={c.unit}" in argv
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_scope_that_never_comes_kills_the_process(tmp_path: Path, monkeypatch) -> None:
+    c = _scope_cage(tmp_path, monkeypatch)
+    child = subprocess.Popen(["sleep", "30"])
+    proc = _fake_proc(tmp_path, child.pid, "/user.slice/user-1000.slice/session-3.scope")
+    with pytest.raises(CageError, match="did not start the scope"):
+        c.bind_pid(child.pid, proc=proc, timeout_s=0.3)
+    assert child.wait(timeout=5) == -9  # never left running outside a cage
 
 
 @pytest.mark.parametrize(("memory_b", "swap_b"), [(25 * GiB, 0), (8 * MiB, 0), (256 * MiB, -1)])

@@ -43,9 +43,25 @@ HOW_V2 = "cgroup v2 delegated"
 HOW_SCOPE = "systemd-run --user scope"
 NO_CAGE_MESSAGE = (
     "cannot make a memory cage: not root, no delegated cgroup v2 subtree with the memory "
-    "controller, and no `systemd-run --user` with memory delegated; run as root, enable "
-    "memory delegation for user@UID.service, or use --global for the uncaged show"
+    "controller, and {why}; {fix}, run as root, or use --global for the uncaged show"
 )
+# Why `systemd-run --user --scope` cannot make the cage, and the fix, by what is missing.
+_NO_SCOPE = {
+    "systemd-run": ("no systemd-run (not a systemd system)", "use a delegated cgroup"),
+    "session": (
+        "no systemd user session for `systemd-run --user` (no $XDG_RUNTIME_DIR/bus)",
+        "log in through a session (or `loginctl enable-linger $USER`)",
+    ),
+    "memory": (
+        "the systemd user session (`systemd-run --user`) has no memory controller delegated",
+        "delegate it (`systemctl edit user@.service`: [Service] Delegate=cpu memory pids)",
+    ),
+}
+# The scope's keeper: a process that holds the scope (and its memory.events) open after
+# the allocator's kill. It inherits the allocator's descriptors, harmlessly: it only sleeps.
+_KEEPER_SH = 'sleep infinity </dev/null >/dev/null 2>&1 & exec "$@"'
+# systemd-run's D-Bus round trip before it execs the allocator; seconds under emulation.
+SCOPE_TIMEOUT_S = 30.0
 _counter = 0
 
 
@@ -205,17 +221,20 @@ def _v2_parent(v2_root: Path, own: str, uid: int) -> Path | None:
         here = here.parent
 
 
-def _scope_available(v2_root: Path, uid: int) -> bool:
+def _scope_problem(v2_root: Path, uid: int) -> str | None:
+    """What keeps `systemd-run --user --scope` from making a memory cage (a `_NO_SCOPE`
+    key), or None when it can."""
     if shutil.which("systemd-run") is None:
-        return False
+        return "systemd-run"
     runtime = Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{uid}"))
     if not (runtime / "bus").exists() and not (runtime / "systemd" / "private").exists():
-        return False
+        return "session"
     user_service = v2_root / f"user.slice/user-{uid}.slice/user@{uid}.service"
     try:
-        return "memory" in (user_service / "cgroup.controllers").read_text().split()
+        delegated = "memory" in (user_service / "cgroup.controllers").read_text().split()
     except OSError:
-        return False
+        return "session"
+    return None if delegated else "memory"
 
 
 class Cage:
@@ -232,6 +251,8 @@ class Cage:
         self.mount_root: Path | None = None  # the v2 mount, for the scope method
         self._reaper: subprocess.Popen[bytes] | None = None
         self._removed = False
+        self._bound = False  # scope method: the scope exists and `ref` is its real path
+        self._want_reaper = False
 
     # --- making one -----------------------------------------------------------------
 
@@ -254,6 +275,7 @@ class Cage:
         mc = find_memory_controller(mounts)
         name = _next_name()
         cage: Cage | None = None
+        problem = "memory"
         if mc.v1_root is not None and uid == 0:
             parent = mc.v1_root / _own_cgroup(1, proc_cgroup).lstrip("/")
             cage = cls._make(1, parent / name, memory_b, swap_b)
@@ -261,15 +283,17 @@ class Cage:
             parent = _v2_parent(mc.v2_root, _own_cgroup(2, proc_cgroup), uid)
             if parent is not None:
                 cage = cls._make(2, parent / name, memory_b, swap_b)
-            elif _scope_available(mc.v2_root, uid):
+            elif (problem := _scope_problem(mc.v2_root, uid)) is None:
                 # The real path is learnt from the first process (`bind_pid`).
                 guess = mc.v2_root / f"user.slice/user-{uid}.slice/user@{uid}.service"
                 ref = CgroupRef(2, guess / "app.slice" / f"{name}.scope")
                 cage = cls(ref, memory_b, swap_b, HOW_SCOPE, unit=f"{name}.scope")
                 cage.mount_root = mc.v2_root
         if cage is None:
-            raise CageError(NO_CAGE_MESSAGE)
-        if reaper and cage.how != HOW_SCOPE:
+            why, fix = _NO_SCOPE[problem]
+            raise CageError(NO_CAGE_MESSAGE.format(why=why, fix=fix))
+        cage._want_reaper = reaper
+        if reaper and cage.how != HOW_SCOPE:  # a scope's reaper starts once it exists
             cage._start_reaper()
         log.info(
             "cage %s: %s + %s swap, %s",
@@ -317,14 +341,28 @@ class Cage:
     # --- using it -------------------------------------------------------------------
 
     def wrap_argv(self, argv: list[str]) -> list[str]:
-        """The systemd-run prefix for the scope method; otherwise `argv` unchanged."""
+        """The systemd-run prefix for the scope method; otherwise `argv` unchanged.
+
+        Each allocator gets a new scope (a restart after a kill cannot reuse the unit
+        name while systemd tears the old one down). In the scope, a keeper (`sleep
+        infinity`, started by `sh` before it execs the allocator, so the allocator stays
+        our child with the same pid) holds the cgroup open after the allocator's kill: an
+        empty scope is removed by systemd at once, and with it the `memory.events` that
+        proves the kill and the values the show keeps drawing. `OOMPolicy=continue`
+        stops systemd from tearing the scope down on the kill itself. `remove` (or the
+        reaper) kills the keeper."""
         if self.how != HOW_SCOPE:
             return list(argv)
+        if self._bound:
+            self._remove_scope()
+            self.unit = f"{_next_name()}.scope"
+            self._bound = False
+            self._removed = False
         return [
             "systemd-run", "--user", "--scope", "--quiet", "--collect",
-            f"--unit={self.unit}", "-p", "Delegate=yes",
+            f"--unit={self.unit}", "-p", "Delegate=yes", "-p", "OOMPolicy=continue",
             "-p", f"MemoryMax={self.memory_b}", "-p", f"MemorySwapMax={self.swap_b}",
-            "--", *argv,
+            "--", "sh", "-c", _KEEPER_SH, "oomphony-cage", *argv,
         ]  # fmt: skip
 
     def adopt(self, pid: int) -> None:
@@ -335,16 +373,34 @@ class Cage:
         except OSError as err:
             raise CageError(f"cannot move pid {pid} into {self.ref.path}: {err.strerror}") from err
 
-    def bind_pid(self, pid: int, proc: Path = Path("/proc")) -> None:
-        """Scope method: learn the scope's real path from a process that is in it."""
-        if self.how != HOW_SCOPE:
+    def bind_pid(
+        self, pid: int, proc: Path = Path("/proc"), timeout_s: float = SCOPE_TIMEOUT_S
+    ) -> None:
+        """Scope method: wait until systemd has put `pid` (systemd-run, about to exec the
+        allocator) in the scope, and learn the scope's real path from it. Until then the
+        scope's cgroup does not exist: telemetry and the kill watch must open its files
+        after this. On failure the process is killed (it must never run uncaged) and
+        CageError raised."""
+        if self.how != HOW_SCOPE or self.mount_root is None:
             return
-        try:
-            rel = _own_cgroup(2, proc / str(pid) / "cgroup")
-        except OSError:
-            return
-        if rel.endswith(f"/{self.unit}") and self.mount_root is not None:
-            self.ref = CgroupRef(2, self.mount_root / rel.lstrip("/"))
+        deadline = time.monotonic() + timeout_s
+        rel = ""
+        while True:
+            with contextlib.suppress(OSError):
+                rel = _own_cgroup(2, proc / str(pid) / "cgroup")
+                if rel.endswith(f"/{self.unit}"):
+                    break
+            if not pid_alive(pid) or time.monotonic() > deadline:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                raise CageError(
+                    f"systemd-run did not start the scope {self.unit} (pid {pid} in {rel or '?'})"
+                )
+            time.sleep(0.02)
+        self.ref = CgroupRef(2, self.mount_root / rel.lstrip("/"))
+        self._bound = True
+        if self._want_reaper:
+            self._start_reaper()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -364,12 +420,24 @@ class Cage:
             return
         self._removed = True
         if self.how == HOW_SCOPE:
-            for pid in self.pids():  # systemd removes the emptied scope (--collect)
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+            self._remove_scope()
         elif not empty_and_remove(self.ref.path):
             log.warning("cage %s left behind; the reaper will retry", self.ref.path)
             return  # keep the reaper: it retries when we exit
+        self._stop_reaper()
+
+    def _remove_scope(self) -> None:
+        """Kill the scope's processes (the keeper too); systemd then removes the emptied
+        scope (--collect). Wait for that, so nothing is left when the show ends."""
+        if not self._bound:
+            return
+        empty_and_remove(self.ref.path)
+        deadline = time.monotonic() + 5.0
+        while self.ref.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._stop_reaper()
+
+    def _stop_reaper(self) -> None:
         if self._reaper is not None:
             if self._reaper.poll() is None:
                 self._reaper.terminate()

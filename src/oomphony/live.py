@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from oomphony.allocator import Allocator
 from oomphony.cage import Cage
+from oomphony.cgroupfs import CgroupRef
 from oomphony.commands import Command, Restart, WakeSleeper
 from oomphony.frame import AllocatorExit, AllocState, Event, MemoryFrame, OomKill
 from oomphony.killwatch import KillWatch, classify_exit
@@ -52,6 +53,7 @@ class LiveSource:
         self._proc_root = proc_root
         self._sampler: Sampler | None = None
         self._watch: KillWatch | None = None
+        self._watched: CgroupRef | None = None  # the cage the watchers were opened on
         self._kills: list[OomKill] = []  # kills seen during the current allocator's life
         self._oom_at_start: int | None = None
         self._exit_seen_t: float | None = None
@@ -64,18 +66,29 @@ class LiveSource:
         try:
             if self.plan.memory_b is not None:
                 self.cage = Cage.create(self.plan.memory_b, self.plan.swap_b)
-            self._watch = KillWatch(self.cage)
-            self._sampler = Sampler(
-                proc_root=self._proc_root, cgroup=self.cage.ref if self.cage else None
-            )
             self._spawn()
         except BaseException:
             self.close()
             raise
+        assert self._sampler is not None and self._watch is not None
         self.fallbacks = [*self._sampler.fallbacks, *self._watch.fallbacks]
 
+    def _open_watchers(self) -> None:
+        """Telemetry and the kill watch on the cage as it is now. A systemd scope exists
+        only once its first process is in it (and each allocator gets a new one), so
+        they are opened after the spawn, and again when the cage's path changed."""
+        ref = self.cage.ref if self.cage else None
+        if self._sampler is not None and self._watched == ref:
+            return
+        if self._watch is not None:
+            self._watch.close()
+        if self._sampler is not None:
+            self._sampler.close()
+        self._watch = KillWatch(self.cage)
+        self._sampler = Sampler(proc_root=self._proc_root, cgroup=ref)
+        self._watched = ref
+
     def _spawn(self) -> None:
-        assert self._sampler is not None
         self.alloc = Allocator.start(
             self.cage,
             rate_bps=self.plan.rate_bps,
@@ -83,6 +96,8 @@ class LiveSource:
             sleeper_b=self.plan.sleeper_b,
             cache_file_b=self.plan.cache_file_b,
         )
+        self._open_watchers()
+        assert self._sampler is not None
         self._kills = []
         self._exit_seen_t = None
         self._exit_rc = None
@@ -184,6 +199,9 @@ class LiveSource:
             and cage_mem.oom_kills > self._oom_at_start
         )
         mine = [k for k in self._kills if k.pid in (None, self.alloc.pid)]
+        # A kill without a pid comes from the cage's counter: it rose. (The cage itself
+        # may be gone by now, e.g. a systemd scope torn down right after the kill.)
+        rose = rose or any(k.pid is None for k in mine)
         confirmed = rose or any(k.pid == self.alloc.pid for k in mine)
         waiting = rc == -9 and not confirmed and not self.alloc.manual_kill
         if waiting and t_s - self._exit_seen_t < CONFIRM_GRACE_S:
@@ -195,6 +213,7 @@ class LiveSource:
             manual=self.alloc.manual_kill,
             t_s=self._exit_seen_t,
             oom_counter_rose=rose,
+            oomd=self._watch.oomd if self._watch is not None else False,
         )
         self._classified = True
         return ev

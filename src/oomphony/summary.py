@@ -43,10 +43,13 @@ class Summary:
             f"swap reached {format_size(self.swap_peak_b)}",
         ]
         if self.kill is not None:
-            out.append(
-                f"  the OOM kill    {at(self.kill.t_s)}  pid {self.kill.pid} ({self.kill.comm}), "
-                f"anon-rss {format_size(self.kill.anon_rss_b)}, via {self.kill.source}"
-            )
+            k = self.kill
+            if k.pid is not None:
+                who = f"pid {k.pid} ({k.comm})"
+            else:  # counted by the cage's counter only: the allocator is who died
+                who = f"pid {self.exit.pid} (the allocator)" if self.exit else "the allocator"
+            rss = f", anon-rss {format_size(k.anon_rss_b)}" if k.anon_rss_b is not None else ""
+            out.append(f"  the OOM kill    {at(k.t_s)}  {who}{rss}, via {k.source}")
             out.append(
                 f"  kernel: {self.kill.kernel_line or '(the kernel line could not be read)'}"
             )
