@@ -11,14 +11,15 @@ import ctypes.util
 import errno
 import os
 import platform
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from oomphony.cage import HOW_SCOPE, Cage
 from oomphony.cgroupfs import find_memory_controller
+from oomphony.killwatch import journal_kernel_readable
 from oomphony.units import MiB, format_size
 
 
@@ -36,7 +37,6 @@ def check_kernel() -> Check:
 
 def check_cage() -> Check:
     """Try the real thing: make a small cage and remove it again."""
-    from oomphony.cage import Cage
     from oomphony.errors import OomphonyError
 
     mc = find_memory_controller()
@@ -51,9 +51,46 @@ def check_cage() -> Check:
     except OomphonyError as err:
         return Check("cage", False, f"{ctl}; {err}", "--backend sim, or --global (no cage)")
     how = cage.how
-    cage.remove()
+    try:
+        if how == HOW_SCOPE:  # a scope exists only with a process in it: start one
+            _try_scope(cage)
+    except OomphonyError as err:
+        return Check("cage", False, f"{ctl}; {how}: {err}", "--backend sim, or --global")
+    finally:
+        cage.remove()
     root = "as root" if os.geteuid() == 0 else "without root"
     return Check("cage", True, f"{ctl}; a cage can be made {root}: {how}")
+
+
+def _try_scope(cage: Cage) -> None:
+    """Start a sleeping process in a systemd scope and check its memory limit is set."""
+    from oomphony.errors import CageError
+
+    argv = cage.wrap_argv([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)  # fmt: skip
+    except OSError as err:
+        raise CageError(f"cannot run systemd-run: {err.strerror}") from err
+    try:
+        try:
+            cage.bind_pid(proc.pid)
+        except CageError:
+            proc.wait()
+            why = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            raise CageError(why.splitlines()[-1] if why else "systemd-run failed") from None
+        limit = (cage.ref.path / "memory.max").read_text().strip()
+        if limit != str(cage.memory_b):
+            raise CageError(f"the scope's memory.max is {limit}, not {cage.memory_b}")
+    except OSError as err:
+        raise CageError(f"cannot read the scope's memory.max: {err.strerror}") from err
+    finally:
+        cage.remove()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def check_swap() -> Check:
@@ -87,9 +124,12 @@ def check_kmsg() -> Check:
         return Check("kernel log", True, "/dev/kmsg readable: the kernel's own line is shown")
     except OSError as err:
         reason = f"/dev/kmsg: {err.strerror}"
-    if shutil.which("journalctl"):
+    journal = journal_kernel_readable()
+    if journal is True:
         return Check("kernel log", True, f"{reason}; journalctl -k will be used instead")
-    return Check("kernel log", False, reason, "the kill is shown without the kernel's line")
+    why = "no journalctl" if journal is None else "journalctl -k shows this user nothing"
+    hint = "the kill is shown without the kernel's line (add the user to group adm)"
+    return Check("kernel log", False, f"{reason}; {why}", hint)
 
 
 def check_audio() -> Check:

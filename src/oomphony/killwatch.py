@@ -96,6 +96,23 @@ def oomd_running(proc: Path = Path("/proc")) -> bool:
     return False
 
 
+def journal_kernel_readable() -> bool | None:
+    """Can this user read the kernel's messages from the journal? None: no journalctl.
+    An unprivileged user outside groups adm/systemd-journal sees only their own journal,
+    which holds no kernel lines."""
+    journalctl = shutil.which("journalctl")
+    if journalctl is None:
+        return None
+    try:
+        out = subprocess.run(
+            [journalctl, "-k", "-b", "-n", "1", "-q", "--no-pager", "-o", "cat"],
+            capture_output=True, timeout=20, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and bool(out.stdout.strip())
+
+
 @dataclass
 class _Pending:
     t_s: float
@@ -173,6 +190,9 @@ class KillWatch:
         except OSError as err:
             reason = f"{kmsg_path}: {err.strerror}"
         journalctl = shutil.which("journalctl") if use_journal else None
+        if journalctl is not None and not journal_kernel_readable():
+            reason += "; the journal shows this user no kernel lines"
+            journalctl = None
         if journalctl is not None:
             try:
                 self._journal = subprocess.Popen(
