@@ -49,12 +49,23 @@ def _display_reason() -> str | None:
     return None
 
 
+def _vm_reason() -> str | None:
+    for tool, pkg in (("qemu-system-x86_64", "qemu-system-x86"), ("qemu-img", "qemu-utils"),
+                      ("debootstrap", "debootstrap"), ("mkfs.ext4", "e2fsprogs")):  # fmt: skip
+        if shutil.which(tool) is None:
+            return f"needs {tool} (Debian {pkg}) to build and boot the test VM"
+    if os.geteuid() != 0:
+        return "needs root to build the test VM image (debootstrap, chroot)"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reasons = {
         "cgroup": _cgroup_reason(),
         "swap": None if _swap_active() else "needs active swap (.ci/run enables a swap file)",
         "audio": _audio_reason(),
         "display": _display_reason(),
+        "vm": _vm_reason(),
     }
     for item in items:
         for name, reason in reasons.items():
