@@ -29,6 +29,9 @@ SCENARIOS = [
     ("user_session", 480),
     ("root", 360),
     ("nosession", 300),
+    ("oomd", 300),
+    ("sound", 300),
+    ("console", 400),
 ]
 CAGE_NAME = re.compile(r"oomphony-\d+-\d+")
 
@@ -134,4 +137,70 @@ def test_no_session_names_the_fix_and_falls_back(vm: vmrun.Boot) -> None:
     assert len(notices) == 1, auto
     header = json.loads(r.text("auto-head.jsonl").splitlines()[0])
     assert header["cage"]["kind"] == "sim"
+    _check_nothing_left(r)
+
+
+def test_oomd_acting_first_is_never_called_a_kernel_oom_kill(vm: vmrun.Boot) -> None:
+    r = _result(vm, "oomd")
+    oomd_log = r.text("oomd.log")
+    assert r.text("record.rc").strip() == "0", r.text("record.err")
+    assert "Killed" in oomd_log and "oomphony-" in oomd_log, oomd_log  # oomd did act
+    assert r.text("kernel-kills.txt").strip() == ""  # and the kernel did not
+    events = [ln for ln in _lines(r.dir / "trace.jsonl") if "event" in ln]
+    assert not [e for e in events if e["event"] == "oom_kill"]
+    (exit_ev,) = [e for e in events if e["event"] == "allocator_exit"]
+    assert exit_ev["how"] == "sigkill", exit_ev
+    assert "systemd-oomd" in exit_ev["detail"]
+    assert "kernel's OOM killer" not in exit_ev["detail"]
+    assert "did not record as an OOM kill" in r.text("record.out")
+    _check_nothing_left(r)
+
+
+def test_sound_through_the_guests_jack_dummy(vm: vmrun.Boot) -> None:
+    r = _result(vm, "sound")
+    assert r.text("show.rc").strip() == "0", r.text("show.err")[-3000:]
+    events = [ln for ln in _lines(r.dir / "trace.jsonl") if "event" in ln]
+    (audio,) = [e for e in events if e["event"] == "audio"]
+    assert "audio failed" not in r.text("show.err"), r.text("show.err")[-2000:]
+    assert audio["worst_callback_ms"] > 0, audio  # the stream really ran
+    assert audio["underflows"] == 0, audio
+    _check_nothing_left(r)
+
+
+def _picture(path: Path) -> tuple[int, float]:
+    """(distinct colours, mean brightness 0–255) of a PPM capture."""
+    import numpy as np
+    import pygame
+
+    px = pygame.surfarray.array3d(pygame.image.load(str(path)))
+    flat = px.reshape(-1, 3)
+    return len(np.unique(flat[::7], axis=0)), float(flat.mean())
+
+
+def test_bare_console_through_kmsdrm(vm: vmrun.Boot) -> None:
+    """A normal user in group video runs the live speedrun on the guest's screen through
+    SDL's KMSDRM; the framebuffer the display scans out shows the show at each act."""
+    import pygame
+
+    r = _result(vm, "console")
+    assert r.text("show.rc").strip() == "0", r.text("show.err")[-3000:]
+    assert "display console via KMSDRM" in r.text("show.err")
+    lines = _lines(r.dir / "trace.jsonl")
+    frames = [ln for ln in lines[1:] if "event" not in ln]
+    events = [ln for ln in lines[1:] if "event" in ln]
+    assert lines[0]["cage"]["how"] == "systemd-run --user scope"
+    assert all(f["cage"] is not None for f in frames)
+    recognised = [e["kind"] for e in events if e["event"] == "act" and e["recognised"]]
+    assert {"cache", "swap", "kill"} <= set(recognised), recognised
+    (exit_ev,) = [e for e in events if e["event"] == "allocator_exit"]
+    assert exit_ev["how"] == "oom_kill"
+    for kind in ("cache", "swap", "kill"):
+        shot = r.dir / f"console-{kind}.ppm"
+        assert shot.exists(), r.text("drmshot.log")
+        colours, brightness = _picture(shot)
+        assert colours > 100 and brightness > 8, (kind, colours, brightness)
+        pygame.image.save(pygame.image.load(str(shot)), str(shot.with_suffix(".png")))
+        dump = r.dir / f"screendump-{kind}.ppm"  # qemu's own capture, for comparison
+        if dump.exists():
+            print(f"qemu screendump at {kind}: {_picture(dump)} (colours, brightness)")
     _check_nothing_left(r)

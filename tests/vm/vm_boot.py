@@ -122,8 +122,8 @@ def prepare_io(io: Path, jobs: list[tuple[str, float]]) -> None:
     if io.exists():
         shutil.rmtree(io)
     (io / "out").mkdir(parents=True)
-    for f in ("init.sh", "lib.sh"):
-        shutil.copy(HERE / "guest_io" / f, io / f)
+    for f in (HERE / "guest_io").iterdir():
+        shutil.copy(f, io / f.name)
     shutil.copytree(HERE / "scenarios", io / "scenarios")
     _copy_src(io / "src")
     (io / "jobs").write_text("".join(f"{n} {int(t)}\n" for n, t in jobs))

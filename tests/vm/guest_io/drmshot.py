@@ -35,12 +35,13 @@ class ModeRes(ctypes.Structure):
 
 
 class ModeCrtc(ctypes.Structure):
+    # Only the head of drmModeCrtc: the mode and gamma_size follow, not needed here.
     _fields_ = [
         ("crtc_id", ctypes.c_uint32), ("buffer_id", ctypes.c_uint32),
         ("x", ctypes.c_uint32), ("y", ctypes.c_uint32),
         ("width", ctypes.c_uint32), ("height", ctypes.c_uint32),
         ("mode_valid", ctypes.c_int),
-    ]  # fmt: skip  (the mode and gamma_size follow; not needed)
+    ]  # fmt: skip
 
 
 class ModeFB(ctypes.Structure):

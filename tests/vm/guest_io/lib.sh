@@ -41,7 +41,7 @@ cage_dir() { find /sys/fs/cgroup -name 'oomphony-[0-9]*' -type d 2>/dev/null | h
 # what is left 6 s later in $4.
 kill_at() {
     user=$1 runner=$2 at=$3 out=$4
-    $runner "exec oomphony record /tmp/k-$at.jsonl --memory 160MiB --swap 64MiB --cache 32MiB --rate 20MiB/s" \
+    $runner "exec oomphony record /tmp/k-$user-$at.jsonl --memory 160MiB --swap 64MiB --cache 32MiB --rate 20MiB/s" \
         >"$out.log" 2>&1 &
     i=0
     while [ "$i" -lt 600 ]; do

@@ -2,6 +2,10 @@
 # (real-time paced, counts underflows; no sound card needed).
 OUT=$1
 . /io/lib.sh
+# What the audio process's start costs here (numpy, scipy, PortAudio under emulation).
+t0=$(date +%s%N)
+as_show "/opt/oomphony/venv/bin/python -c 'import numpy, scipy.signal, sounddevice'" >/dev/null 2>&1
+echo "audio imports: $((($(date +%s%N) - t0) / 1000000)) ms" >"$OUT/imports.txt"
 as_show "export JACK_DEFAULT_SERVER=oomvm JACK_NO_START_SERVER=1 JACK_NO_AUDIO_RESERVATION=1
 jackd --no-realtime -n oomvm -d dummy -r 48000 -p 512 >/tmp/jackd.log 2>&1 &
 j=\$!
