@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from oomphony import cage as cage_mod
+from oomphony import userscope as userscope_mod
 from oomphony.cage import HOW_SCOPE, HOW_V1, HOW_V2, Cage, default_sizes, remove_stale
 from oomphony.errors import CageError, UsageError
 from oomphony.units import GiB, MiB
@@ -122,7 +122,7 @@ def test_the_message_names_the_missing_piece(
     if bus:
         (runtime / "bus").write_text("")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    monkeypatch.setattr(cage_mod.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(userscope_mod.shutil, "which", lambda name: f"/usr/bin/{name}")
     with pytest.raises(CageError) as err:
         Cage.create(256 * MiB, 0, mounts=mounts, proc_cgroup=proc_cgroup, meminfo=MEMINFO,
                     euid=1000, reaper=False)  # fmt: skip
@@ -144,7 +144,7 @@ def _scope_cage(tmp_path: Path, monkeypatch) -> Cage:
     runtime.mkdir()
     (runtime / "bus").write_text("")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    monkeypatch.setattr(cage_mod.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(userscope_mod.shutil, "which", lambda name: f"/usr/bin/{name}")
     return Cage.create(256 * MiB, 64 * MiB, mounts=mounts, proc_cgroup=proc_cgroup,
                        meminfo=MEMINFO, euid=1000, reaper=False)  # fmt: skip
 

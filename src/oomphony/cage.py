@@ -5,8 +5,8 @@ Three ways to make one (docs/architecture.md "The cage"), tried in this order:
   `memory.memsw.limit_in_bytes`;
 - cgroup v2 delegated: a child of the nearest writable ancestor whose `cgroup.controllers`
   has `memory` (`+memory` in its `cgroup.subtree_control`), `memory.max`, `memory.swap.max`;
-- `systemd-run --user --scope -p MemoryMax=… -p MemorySwapMax=…`: `wrap_argv` prefixes the
-  allocator's command line; the scope's path is learnt from the first process in it.
+- `systemd-run --user --scope -p MemoryMax=… -p MemorySwapMax=…` (`oomphony.userscope`):
+  `wrap_argv` prefixes the allocator's command line; `bind_pid` waits for the scope.
 
 Every cage is named `oomphony-<show pid>-<n>`. A reaper process (`oomphony.reaper`) outside
 the cage removes it if the show dies without cleaning up (SIGKILL); stale cages of dead
@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,11 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oomphony.cgroupfs import DEFAULT_MOUNTS, CgroupRef, find_memory_controller
+from oomphony.cgroupfs import DEFAULT_MOUNTS, CgroupRef, find_memory_controller, own_cgroup
 from oomphony.errors import CageError, UsageError
 from oomphony.lifeline import pid_alive
 from oomphony.telemetry import read_meminfo
 from oomphony.units import GiB, MiB, format_size
+from oomphony.userscope import NO_SCOPE, SCOPE_TIMEOUT_S, scope_argv, scope_problem, wait_in_scope
 
 log = logging.getLogger(__name__)
 
@@ -45,23 +45,6 @@ NO_CAGE_MESSAGE = (
     "cannot make a memory cage: not root, no delegated cgroup v2 subtree with the memory "
     "controller, and {why}; {fix}, run as root, or use --global for the uncaged show"
 )
-# Why `systemd-run --user --scope` cannot make the cage, and the fix, by what is missing.
-_NO_SCOPE = {
-    "systemd-run": ("no systemd-run (not a systemd system)", "use a delegated cgroup"),
-    "session": (
-        "no systemd user session for `systemd-run --user` (no $XDG_RUNTIME_DIR/bus)",
-        "log in through a session (or `loginctl enable-linger $USER`)",
-    ),
-    "memory": (
-        "the systemd user session (`systemd-run --user`) has no memory controller delegated",
-        "delegate it (`systemctl edit user@.service`: [Service] Delegate=cpu memory pids)",
-    ),
-}
-# The scope's keeper: a process that holds the scope (and its memory.events) open after
-# the allocator's kill. It inherits the allocator's descriptors, harmlessly: it only sleeps.
-_KEEPER_SH = 'sleep infinity </dev/null >/dev/null 2>&1 & exec "$@"'
-# systemd-run's D-Bus round trip before it execs the allocator; seconds under emulation.
-SCOPE_TIMEOUT_S = 30.0
 _counter = 0
 
 
@@ -96,17 +79,6 @@ def check_sizes(memory_b: int, swap_b: int, meminfo: dict[str, int]) -> None:
 
 def _page_down(n: int) -> int:
     return max(0, n) // PAGE_B * PAGE_B
-
-
-def _own_cgroup(version: int, proc_cgroup: Path = Path("/proc/self/cgroup")) -> str:
-    """Our path in the v1 memory hierarchy (version 1) or the unified one (version 2)."""
-    for line in proc_cgroup.read_text().splitlines():
-        _hid, controllers, path = line.split(":", 2)
-        if (version == 2 and controllers == "") or (
-            version == 1 and "memory" in controllers.split(",")
-        ):
-            return path
-    return "/"
 
 
 def _write(path: Path, value: str) -> None:
@@ -221,22 +193,6 @@ def _v2_parent(v2_root: Path, own: str, uid: int) -> Path | None:
         here = here.parent
 
 
-def _scope_problem(v2_root: Path, uid: int) -> str | None:
-    """What keeps `systemd-run --user --scope` from making a memory cage (a `_NO_SCOPE`
-    key), or None when it can."""
-    if shutil.which("systemd-run") is None:
-        return "systemd-run"
-    runtime = Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{uid}"))
-    if not (runtime / "bus").exists() and not (runtime / "systemd" / "private").exists():
-        return "session"
-    user_service = v2_root / f"user.slice/user-{uid}.slice/user@{uid}.service"
-    try:
-        delegated = "memory" in (user_service / "cgroup.controllers").read_text().split()
-    except OSError:
-        return "session"
-    return None if delegated else "memory"
-
-
 class Cage:
     """One memory cgroup for the allocator (and the sleeper). Use as a context manager."""
 
@@ -277,20 +233,20 @@ class Cage:
         cage: Cage | None = None
         problem = "memory"
         if mc.v1_root is not None and uid == 0:
-            parent = mc.v1_root / _own_cgroup(1, proc_cgroup).lstrip("/")
+            parent = mc.v1_root / own_cgroup(1, proc_cgroup).lstrip("/")
             cage = cls._make(1, parent / name, memory_b, swap_b)
         elif mc.v2_root is not None and mc.v2_has_memory:
-            parent = _v2_parent(mc.v2_root, _own_cgroup(2, proc_cgroup), uid)
+            parent = _v2_parent(mc.v2_root, own_cgroup(2, proc_cgroup), uid)
             if parent is not None:
                 cage = cls._make(2, parent / name, memory_b, swap_b)
-            elif (problem := _scope_problem(mc.v2_root, uid)) is None:
+            elif (problem := scope_problem(mc.v2_root, uid)) is None:
                 # The real path is learnt from the first process (`bind_pid`).
                 guess = mc.v2_root / f"user.slice/user-{uid}.slice/user@{uid}.service"
                 ref = CgroupRef(2, guess / "app.slice" / f"{name}.scope")
                 cage = cls(ref, memory_b, swap_b, HOW_SCOPE, unit=f"{name}.scope")
                 cage.mount_root = mc.v2_root
         if cage is None:
-            why, fix = _NO_SCOPE[problem]
+            why, fix = NO_SCOPE[problem]
             raise CageError(NO_CAGE_MESSAGE.format(why=why, fix=fix))
         cage._want_reaper = reaper
         if reaper and cage.how != HOW_SCOPE:  # a scope's reaper starts once it exists
@@ -341,16 +297,10 @@ class Cage:
     # --- using it -------------------------------------------------------------------
 
     def wrap_argv(self, argv: list[str]) -> list[str]:
-        """The systemd-run prefix for the scope method; otherwise `argv` unchanged.
-
-        Each allocator gets a new scope (a restart after a kill cannot reuse the unit
-        name while systemd tears the old one down). In the scope, a keeper (`sleep
-        infinity`, started by `sh` before it execs the allocator, so the allocator stays
-        our child with the same pid) holds the cgroup open after the allocator's kill: an
-        empty scope is removed by systemd at once, and with it the `memory.events` that
-        proves the kill and the values the show keeps drawing. `OOMPolicy=continue`
-        stops systemd from tearing the scope down on the kill itself. `remove` (or the
-        reaper) kills the keeper."""
+        """The systemd-run prefix for the scope method (`userscope.scope_argv`: a keeper
+        holds the scope until `remove`); otherwise `argv` unchanged. Each allocator gets
+        a new scope: a restart cannot reuse the unit name while systemd tears the old
+        one down."""
         if self.how != HOW_SCOPE:
             return list(argv)
         if self._bound:
@@ -358,12 +308,7 @@ class Cage:
             self.unit = f"{_next_name()}.scope"
             self._bound = False
             self._removed = False
-        return [
-            "systemd-run", "--user", "--scope", "--quiet", "--collect",
-            f"--unit={self.unit}", "-p", "Delegate=yes", "-p", "OOMPolicy=continue",
-            "-p", f"MemoryMax={self.memory_b}", "-p", f"MemorySwapMax={self.swap_b}",
-            "--", "sh", "-c", _KEEPER_SH, "oomphony-cage", *argv,
-        ]  # fmt: skip
+        return scope_argv(self.unit, self.memory_b, self.swap_b, argv)
 
     def adopt(self, pid: int) -> None:
         """Move a process into the cage (v1 / delegated v2; the scope when it exists)."""
@@ -381,22 +326,9 @@ class Cage:
         scope's cgroup does not exist: telemetry and the kill watch must open its files
         after this. On failure the process is killed (it must never run uncaged) and
         CageError raised."""
-        if self.how != HOW_SCOPE or self.mount_root is None:
+        if self.how != HOW_SCOPE or self.mount_root is None or self.unit is None:
             return
-        deadline = time.monotonic() + timeout_s
-        rel = ""
-        while True:
-            with contextlib.suppress(OSError):
-                rel = _own_cgroup(2, proc / str(pid) / "cgroup")
-                if rel.endswith(f"/{self.unit}"):
-                    break
-            if not pid_alive(pid) or time.monotonic() > deadline:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-                raise CageError(
-                    f"systemd-run did not start the scope {self.unit} (pid {pid} in {rel or '?'})"
-                )
-            time.sleep(0.02)
+        rel = wait_in_scope(pid, self.unit, proc=proc, timeout_s=timeout_s)
         self.ref = CgroupRef(2, self.mount_root / rel.lstrip("/"))
         self._bound = True
         if self._want_reaper:

@@ -53,3 +53,14 @@ def find_memory_controller(mounts: Path = DEFAULT_MOUNTS) -> MemoryController:
         except OSError:
             has_mem = False
     return MemoryController(v1_root=v1, v2_root=v2, v2_has_memory=has_mem)
+
+
+def own_cgroup(version: int, proc_cgroup: Path = Path("/proc/self/cgroup")) -> str:
+    """Our path in the v1 memory hierarchy (version 1) or the unified one (version 2)."""
+    for line in proc_cgroup.read_text().splitlines():
+        _hid, controllers, path = line.split(":", 2)
+        if (version == 2 and controllers == "") or (
+            version == 1 and "memory" in controllers.split(",")
+        ):
+            return path
+    return "/"
