@@ -7,12 +7,13 @@ OUT=$1
 . /io/lib.sh
 PY=/opt/oomphony/venv/bin/python
 ls -l /dev/dri >"$OUT/dri.txt" 2>&1
-as_show "SDL_VIDEODRIVER=kmsdrm oomphony -v run speedrun --display console --no-audio --record $OUT/trace.jsonl" \
+as_show "PYTHONFAULTHANDLER=1 SDL_VIDEODRIVER=kmsdrm oomphony -v run speedrun --display console --no-audio --record $OUT/trace.jsonl" \
     >"$OUT/show.out" 2>"$OUT/show.err" &
 show=$!
 for kind in cache swap kill; do
     i=0
     until grep -q "\"kind\":\"$kind\"" "$OUT/trace.jsonl" 2>/dev/null; do
+        kill -0 "$show" 2>/dev/null || break 2  # the show ended (or crashed)
         sleep 0.5
         i=$((i + 1))
         [ "$i" -gt 600 ] && break
