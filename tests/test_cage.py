@@ -87,12 +87,17 @@ def test_v2_delegated_subtree_writes_limits(tmp_path: Path) -> None:
 
 
 def _undelegated(tmp_path: Path, user_service_ctl: str) -> tuple[Path, Path]:
-    own = "/user.slice/user-1000.slice/session-3.scope"
+    """A login session's tree as the Debian 12 VM (tests/vm/, systemd 252) has it: every
+    level up to the session scope has the memory controller, but all of it belongs to
+    root; only user@UID.service (delegated) belongs to the user."""
+    own = "/user.slice/user-1000.slice/session-c3.scope"
+    user_service = "/user.slice/user-1000.slice/user@1000.service"
     return _v2_tree(
         tmp_path,
         own,
-        {"/": "memory pids", "/user.slice": "memory", "/user.slice/user-1000.slice": "memory",
-         own: "", "/user.slice/user-1000.slice/user@1000.service": user_service_ctl},
+        {"/": "cpuset cpu io memory hugetlb pids rdma misc", "/user.slice": "cpu memory pids",
+         "/user.slice/user-1000.slice": "cpu memory pids", own: "cpu memory pids",
+         user_service: user_service_ctl, f"{user_service}/app.slice": user_service_ctl},
     )  # fmt: skip
 
 
@@ -179,7 +184,7 @@ def test_scope_bind_waits_until_systemd_moved_the_process(tmp_path: Path, monkey
     guess = c.ref.path
     child = subprocess.Popen(["sleep", "30"])
     try:
-        proc = _fake_proc(tmp_path, child.pid, "/user.slice/user-1000.slice/session-3.scope")
+        proc = _fake_proc(tmp_path, child.pid, "/user.slice/user-1000.slice/session-c3.scope")
         real = f"/user.slice/user-1000.slice/user@1000.service/app.slice/{c.unit}"
 
         def later() -> None:
