@@ -2,6 +2,7 @@
 # doctor, a recorded live run in a cage made through the user's systemd, then SIGKILLs.
 OUT=$1
 . /io/lib.sh
+cat /proc/sys/kernel/dmesg_restrict >"$OUT/dmesg_restrict"
 as_show "oomphony doctor" >"$OUT/doctor.txt" 2>&1
 echo $? >"$OUT/doctor.rc"
 dmesg | wc -l >"$OUT/dmesg-before"
