@@ -7,9 +7,7 @@ OUT=$1
 . /io/lib.sh
 PY=/opt/oomphony/venv/bin/python
 ls -l /dev/dri >"$OUT/dri.txt" 2>&1
-# llvmpipe limited to 128-bit vectors: its JIT code on qemu's emulated AVX2 crashed the
-# show (2 runs in 4, a segfault in the next numpy call after drawing).
-as_show "LP_NATIVE_VECTOR_WIDTH=128 PYTHONFAULTHANDLER=1 SDL_VIDEODRIVER=kmsdrm oomphony -v run speedrun --display console --no-audio --record $OUT/trace.jsonl" \
+as_show "PYTHONFAULTHANDLER=1 SDL_VIDEODRIVER=kmsdrm oomphony -v run speedrun --display console --no-audio --record $OUT/trace.jsonl" \
     >"$OUT/show.out" 2>"$OUT/show.err" &
 show=$!
 for kind in cache swap kill; do
