@@ -174,8 +174,8 @@ def test_sound_through_the_guests_jack_dummy(vm: vmrun.Boot) -> None:
     assert audio["worst_callback_ms"] > 0, audio  # the stream really ran
     if vm.accel == "tcg" and audio["underflows"]:
         # Under software emulation numpy's vector kernels run hundreds of times slower:
-        # the audio process cannot keep real time (measured: 733 underflows in 25 s,
-        # the worst callback 477 ms). Only a KVM guest can hold this to zero.
+        # the audio process cannot keep real time (measured: 298 underflows in 32 s,
+        # the worst callback 65 ms). Only a KVM guest can hold this to zero.
         pytest.xfail(f"{audio['underflows']} underflows under TCG emulation: {audio}")
     assert audio["underflows"] == 0, audio
     _check_nothing_left(r)
