@@ -364,7 +364,10 @@ def _print_run(results, state: dict[str, Any], args: argparse.Namespace) -> None
                     print(f"  the kernel would print: {k.kernel_line}")
                 continue
             recorded = " (recorded)" if backend == "replay" else ""
-            print(f"  OOM kill at {k.t_s:.2f} s{recorded}: pid {k.pid} ({k.comm})")
+            who = "pid unknown (only the counter rose)"
+            if k.pid is not None:
+                who = f"pid {k.pid} ({k.comm or 'unknown'})"
+            print(f"  OOM kill at {k.t_s:.2f} s{recorded}: {who} (seen by {k.source})")
             if k.kernel_line:
                 print(f"  kernel: {k.kernel_line}")
     if args.record:
