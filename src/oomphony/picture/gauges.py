@@ -7,6 +7,7 @@ tests can check what is shown; `Smoother` eases the levels so bars move like nee
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pygame
@@ -24,6 +25,10 @@ class Bar:
     value: str  # "—" when the machine cannot say
     level: float | None  # 0..1, None when unknown
     color: str  # palette attribute name
+    # The number behind `value`, and how to write it: the figure on screen is eased like
+    # the bar, so a 100 Hz source's 0-or-burst samples do not flicker under a full bar.
+    raw: float | None = None
+    fmt: Callable[[float | None], str] | None = None
 
 
 def _log_level(v: float | None, lo: float, hi: float) -> float | None:
@@ -46,6 +51,10 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:.0f} %"
 
 
+def _per_s(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0f} /s"
+
+
 def gauge_rows(frame: MemoryFrame) -> tuple[tuple[str, tuple[Bar, ...]], ...]:
     """The gauges' content: (heading, bars) per gauge."""
     psi, r = frame.psi, frame.rates
@@ -58,8 +67,8 @@ def gauge_rows(frame: MemoryFrame) -> tuple[tuple[str, tuple[Bar, ...]], ...]:
         (
             "pressure (stalled)",
             (
-                Bar("some", _pct(psi.some), some, "warn"),
-                Bar("full", _pct(psi.full), full, "danger"),
+                Bar("some", _pct(psi.some), some, "warn", psi.some, _pct),
+                Bar("full", _pct(psi.full), full, "danger", psi.full, _pct),
             ),
         ),
         (
@@ -70,33 +79,48 @@ def gauge_rows(frame: MemoryFrame) -> tuple[tuple[str, tuple[Bar, ...]], ...]:
                     _rate_text(r.swapout_bps),
                     _log_level(r.swapout_bps, 0.1 * MiB, 1000 * MiB),
                     "alloc",
+                    r.swapout_bps,
+                    _rate_text,
                 ),
                 Bar(
                     "in",
                     _rate_text(r.swapin_bps),
                     _log_level(r.swapin_bps, 0.1 * MiB, 1000 * MiB),
                     "sleeper",
+                    r.swapin_bps,
+                    _rate_text,
                 ),
             ),
         ),
         (
             "major faults",
-            (Bar("", "—" if mf is None else f"{mf:.0f} /s", _log_level(mf, 1.0, 1e5), "warn"),),
+            (Bar("", _per_s(mf), _log_level(mf, 1.0, 1e5), "warn", mf, _per_s),),
         ),
         (
             "allocation",
-            (Bar("", _rate_text(alloc), _log_level(alloc, 0.1 * MiB, 10000 * MiB), "alloc"),),
+            (
+                Bar(
+                    "",
+                    _rate_text(alloc),
+                    _log_level(alloc, 0.1 * MiB, 10000 * MiB),
+                    "alloc",
+                    alloc,
+                    _rate_text,
+                ),
+            ),
         ),
     )
 
 
 class Smoother:
-    """Exponential easing of bar levels toward their targets (time constant TAU_S)."""
+    """Exponential easing of bar levels, and of the figures beside them, toward their
+    targets (time constant TAU_S)."""
 
     TAU_S = 0.25
 
     def __init__(self) -> None:
         self.levels: dict[tuple[int, int], float] = {}
+        self.values: dict[tuple[int, int], float] = {}
 
     def step(self, dt_s: float, rows) -> None:
         k = 1.0 - math.exp(-max(0.0, dt_s) / self.TAU_S)
@@ -105,9 +129,20 @@ class Smoother:
                 cur = self.levels.get((gi, bi), 0.0)
                 target = bar.level or 0.0
                 self.levels[(gi, bi)] = cur + (target - cur) * k
+                if bar.raw is None or not math.isfinite(bar.raw):
+                    self.values.pop((gi, bi), None)
+                else:
+                    was = self.values.get((gi, bi), bar.raw)
+                    self.values[(gi, bi)] = was + (bar.raw - was) * k
 
     def clear(self) -> None:
         self.levels.clear()
+        self.values.clear()
+
+    def figure(self, gi: int, bi: int, bar: Bar) -> str:
+        """The figure to show beside a bar: its eased number, else the frame's text."""
+        eased = self.values.get((gi, bi))
+        return bar.value if eased is None or bar.fmt is None else bar.fmt(eased)
 
 
 def draw_gauges(
@@ -135,8 +170,9 @@ def draw_gauges(
             lvl = smooth.levels.get((gi, bi), 0.0)
             if bar.level is not None and lvl > 0.002:
                 surface.fill(color, (track.x, track.y, max(2, round(track.w * lvl)), track.h))
-            vw, vh = GLYPHS.size(bar.value, px, bold=True, shadow=True)
+            figure = smooth.figure(gi, bi, bar)
+            vw, vh = GLYPHS.size(figure, px, bold=True, shadow=True)
             vx = track.right - vw - max(3, px // 4)
-            GLYPHS.draw(surface, bar.value, (vx, by + (h - vh) // 2), px, palette.text,
+            GLYPHS.draw(surface, figure, (vx, by + (h - vh) // 2), px, palette.text,
                         bold=True, shadow=True)  # fmt: skip
             y += bar_h
