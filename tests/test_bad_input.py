@@ -228,7 +228,14 @@ def test_screenshots_that_fail_mid_show_stop_with_one_warning(tmp_path: Path) ->
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no first screenshot"
             time.sleep(0.05)
-        subprocess.run(["mount", "-o", "remount,ro", str(shots)], check=True)
+        # A PNG still being written keeps the mount busy: try again until it is closed.
+        while subprocess.run(
+            ["mount", "-o", "remount,ro", str(shots)], capture_output=True
+        ).returncode:
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                "could not remount read-only"
+            )
+            time.sleep(0.01)
         taken = len(list(shots.glob("*.png")))
         _, err = proc.communicate(timeout=120)
     finally:
