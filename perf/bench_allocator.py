@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _report import update_section
 
-from oomphony.allocator import Allocator
-from oomphony.cage import Cage
-from oomphony.killwatch import KillWatch
+from oomphony.allocator.handle import Allocator
+from oomphony.cage.cage import Cage
+from oomphony.sources.killwatch import KillWatch
 from oomphony.units import MiB, parse_size
 
 

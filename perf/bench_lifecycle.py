@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _report import update_section
 
-from oomphony.summary import summarise
-from oomphony.trace import read_trace
+from oomphony.trace.format import read_trace
+from oomphony.trace.summary import summarise
 
 CAGE_ARGS = ["--memory", "192MiB", "--swap", "64MiB", "--cache", "32MiB"]
 RECORD_ARGS = ["--memory", "192MiB", "--swap", "64MiB", "--cache", "64MiB", "--rate", "150MiB/s"]

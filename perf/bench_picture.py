@@ -41,11 +41,11 @@ from _report import update_section
 
 from oomphony.cues import Act
 from oomphony.picture import HudInfo, Stage
-from oomphony.picture.demo import act_cues, caged_frame, kill_cues
+from oomphony.support.demo import act_cues, caged_frame, kill_cues
 from oomphony.units import MiB
 
 try:  # the show's between-frame garbage collection (absent in older code)
-    from oomphony.showstats import FrameGC
+    from oomphony.show.stats import FrameGC
 except ImportError:  # pragma: no cover - benchmarking an older tree
     FrameGC = None
 
@@ -183,8 +183,8 @@ def measure(
 def loaded():
     """The allocator filling a 256 MiB cage at full speed, restarted after each kill;
     yields a tick() to call between frames (non-blocking) and a dict of counts."""
-    from oomphony.allocator import Allocator
-    from oomphony.cage import Cage
+    from oomphony.allocator.handle import Allocator
+    from oomphony.cage.cage import Cage
 
     counts = {"kills": 0}
     cpus = sorted(os.sched_getaffinity(0))

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import update_section
 
 from oomphony.frame import OomKill, PictureReport
-from oomphony.showstats import percentile
-from oomphony.trace import read_trace
+from oomphony.show.stats import percentile
+from oomphony.trace.format import read_trace
 
 RUNS = 10
 CONFIGS = (  # (label, driver, size)
@@ -48,7 +48,7 @@ SHOW_ARGS = ["run", "speedrun", "--backend", "live", "--memory", "256MiB", "--sw
 WRAPPER = (
     "import sys; from oomphony.picture import display; "
     "display.DEFAULT_WINDOW = (int(sys.argv[1]), int(sys.argv[2])); "
-    "from oomphony.cli import main; sys.exit(main(sys.argv[3:]))"
+    "from oomphony.cli.command import main; sys.exit(main(sys.argv[3:]))"
 )
 GOAL_KILL_P90_MS = 20.0
 

@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from oomphony.sound import jackdummy
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import BLOCK_FRAMES, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.synth import new_state, render_into
+from oomphony.support import jackdummy
 
 BLOCK_S = BLOCK_FRAMES / SAMPLE_RATE_HZ
 ROUNDS = 5

@@ -26,9 +26,9 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from oomphony.cgroupfs import CgroupRef, find_memory_controller
 from oomphony.frame import AllocState
 from oomphony.telemetry import Sampler
+from oomphony.telemetry.cgroupfs import CgroupRef, find_memory_controller
 from perf._report import update_section
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from oomphony.cgroupfs import find_memory_controller
+from oomphony.telemetry.cgroupfs import find_memory_controller
 
 
 def _swap_active() -> bool:

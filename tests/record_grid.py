@@ -23,8 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from oomphony.show.calibrate import measure
-from oomphony.trace import read_trace
+from oomphony.support.calibrate import measure
+from oomphony.trace.format import read_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 CAGES_MIB = (128, 192, 256)
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.uname().release}, a 2 GiB swap file, cgroup cages as root) with "
         "`sudo .venv/bin/python tests/record_grid.py`: each cell recorded "
         f"{args.tries} times at nice {NICE}, the try with the median kill time kept.\n"
-        "Kill times are seconds from the start of allocation (oomphony.show.calibrate's "
+        "Kill times are seconds from the start of allocation (oomphony.support.calibrate's "
         "`measure`); the load average (1 min) "
         "was read before each try. tests/test_sim_grid.py holds the simulator within "
         "10 % of each kept trace.\n\n"

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from oomphony import commands as c
-from oomphony.allocator import Allocator, real_disk_dir
 from oomphony.allocator.fill import Filler
+from oomphony.allocator.handle import Allocator, real_disk_dir
 from oomphony.allocator.shm import decode, encode
-from oomphony.cage import Cage
-from oomphony.killwatch import KillWatch, classify_exit
+from oomphony.cage.cage import Cage
+from oomphony.sources.killwatch import KillWatch, classify_exit
 from oomphony.units import MiB
 
 
@@ -201,8 +201,8 @@ def test_sleeper_swaps_out_under_pressure_and_back_in_on_wake() -> None:
 
 _SHOW = """
 import json, sys, time
-from oomphony.cage import Cage
-from oomphony.allocator import Allocator
+from oomphony.cage.cage import Cage
+from oomphony.allocator.handle import Allocator
 stage = sys.argv[1]
 cage = Cage.create(160 << 20, 64 << 20)
 a = Allocator.start(cage, rate_bps=120 << 20, cache_b=96 << 20, sleeper_b=16 << 20)

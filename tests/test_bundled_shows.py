@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from oomphony.show.setlist import Setlist, bundled_names, load_setlist
-from oomphony.sound import jackdummy
-from oomphony.sound.analysis import rms_db
+from oomphony.support import jackdummy
+from oomphony.support.analysis import rms_db
 
 # Show seconds per real second. The talk's ~3 minutes pass in a few seconds; the picture
 # still draws every frame and the WAV still holds every show second.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from oomphony import userscope as userscope_mod
-from oomphony.cage import HOW_SCOPE, HOW_V1, HOW_V2, Cage, default_sizes, remove_stale
+from oomphony.cage import scope as userscope_mod
+from oomphony.cage.cage import HOW_SCOPE, HOW_V1, HOW_V2, Cage, default_sizes, remove_stale
 from oomphony.errors import CageError, UsageError
 from oomphony.units import GiB, MiB
 
@@ -264,7 +264,7 @@ def test_v1_cage_limits_reaper_and_removal() -> None:
 def test_reaper_removes_cage_of_a_killed_show() -> None:
     script = (
         "import sys, time\n"
-        "from oomphony.cage import Cage\n"
+        "from oomphony.cage.cage import Cage\n"
         "c = Cage.create(128 << 20, 0)\n"
         "print(c.ref.path, flush=True)\n"
         "time.sleep(60)\n"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from oomphony.cli import main
+from oomphony.cli.command import main
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -17,10 +17,10 @@ from test_window import window_env
 from oomphony.cues import Cues
 from oomphony.frame import ActEvent, AllocatorExit, OomKill
 from oomphony.picture import Stage
-from oomphony.picture.demo import caged_frame
 from oomphony.picture.display import DEFAULT_WINDOW
-from oomphony.show.sim import SimSource
-from oomphony.trace import read_trace
+from oomphony.sources.sim import SimSource
+from oomphony.support.demo import caged_frame
+from oomphony.trace.format import read_trace
 
 pytestmark = [
     pytest.mark.display,

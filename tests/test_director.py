@@ -25,8 +25,8 @@ from oomphony.frame import (
 from oomphony.show.director import NO_SWAP_NOTE, Director, initial_state, step
 from oomphony.show.recognise import RecogState, recognise
 from oomphony.show.setlist import load_setlist, parse_setlist
-from oomphony.show.sim import SimSource
-from oomphony.trace import TraceWriter, read_trace
+from oomphony.sources.sim import SimSource
+from oomphony.trace.format import TraceWriter, read_trace
 from oomphony.units import GiB, MiB
 
 HZ = 50.0

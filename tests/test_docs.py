@@ -12,7 +12,7 @@ from pathlib import Path
 import pygame
 import pytest
 
-from oomphony import cli
+from oomphony.cli import command as cli
 from oomphony.cues import Act
 from oomphony.frame import _EVENT_TYPES
 from oomphony.picture import stage as picture_stage

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from oomphony.sound import jackdummy
+from oomphony.support import jackdummy
 from oomphony.units import format_size
 
 

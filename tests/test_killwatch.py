@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oomphony.cgroupfs import CgroupRef
 from oomphony.frame import OomKill
-from oomphony.killwatch import (
+from oomphony.sources.killwatch import (
     KillWatch,
     classify_exit,
     kmsg_message,
     parse_context_line,
     parse_kill_line,
 )
+from oomphony.telemetry.cgroupfs import CgroupRef
 
 MEMCG = (
     "Memory cgroup out of memory: Killed process 8273 (python) total-vm:398448kB, "

@@ -14,7 +14,7 @@ from test_record import leftover_cgroups
 
 from oomphony.commands import WakeSleeper
 from oomphony.frame import OomKill
-from oomphony.live import LivePlan, LiveSource
+from oomphony.sources.live import LivePlan, LiveSource
 from oomphony.units import MiB
 
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oomphony.picture.arena import arena_parts, cell_counts, reassign
-from oomphony.picture.demo import caged_frame
 from oomphony.picture.palette import ALLOC, CACHE, FREE, OTHER, SLEEPER
+from oomphony.support.demo import caged_frame
 from oomphony.units import MiB
 
 

@@ -178,7 +178,7 @@ def test_window_opens_under_xvfb_and_saves_a_screenshot(xvfb, tmp_path):
         import json, pygame
         from oomphony.cues import Act
         from oomphony.picture import Display, Stage
-        from oomphony.picture.demo import act_cues, caged_frame
+        from oomphony.support.demo import act_cues, caged_frame
         from oomphony.units import MiB
         d = Display.open("window", size=(1280, 720))
         stage = Stage(d.size)

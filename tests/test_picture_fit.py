@@ -21,13 +21,13 @@ from oomphony.cues import Act, Cues
 from oomphony.frame import OomKill
 from oomphony.picture import Display, Stage, text
 from oomphony.picture.captions import page_mark
-from oomphony.picture.demo import KERNEL_LINE, caged_frame
 from oomphony.picture.palette import get_palette
-from oomphony.show.replay import ReplaySource
+from oomphony.picture.view import View
 from oomphony.show.setlist import bundled_names, load_setlist
-from oomphony.source import Origin
+from oomphony.sources.base import Origin
+from oomphony.sources.replay import ReplaySource
+from oomphony.support.demo import KERNEL_LINE, caged_frame
 from oomphony.units import MiB
-from oomphony.view import View
 
 SIZES = [(1024, 768), (1280, 800), (1920, 1080), (3840, 2160)]
 CAPTION_ROLES = ("title", "body", "page")

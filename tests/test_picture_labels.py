@@ -20,18 +20,18 @@ from oomphony.cues import Act, Cues
 from oomphony.frame import OomKill
 from oomphony.picture import Display, Stage, text
 from oomphony.picture.badge import Badge, recorded_when
-from oomphony.picture.demo import act_cues, caged_frame, kill_cues
 from oomphony.picture.killscreen import FLASH_S
 from oomphony.picture.palette import get_palette
-from oomphony.runner import Runner, RunOptions
+from oomphony.picture.view import View
 from oomphony.show.director import Director
-from oomphony.show.replay import ReplaySource, recorded_origin
+from oomphony.show.runner import Runner, RunOptions
 from oomphony.show.setlist import load_setlist
-from oomphony.show.sim import SimSource
-from oomphony.source import Origin
-from oomphony.trace import Trace, TraceWriter
+from oomphony.sources.base import Origin
+from oomphony.sources.replay import ReplaySource, recorded_origin
+from oomphony.sources.sim import SimSource
+from oomphony.support.demo import act_cues, caged_frame, kill_cues
+from oomphony.trace.format import Trace, TraceWriter
 from oomphony.units import MiB
-from oomphony.view import View
 
 SHIPPED = Path(__file__).parent.parent / "assets" / "traces" / "cage-256MiB.jsonl"
 SIZES = [(1024, 768), (1920, 1080)]

@@ -15,10 +15,10 @@ import pytest
 
 from oomphony.cues import Act, Cues
 from oomphony.picture import HudInfo, Stage
-from oomphony.picture.demo import act_cues, caged_frame, kill_cues
 from oomphony.picture.killscreen import NO_LINE, kill_screen_layout
 from oomphony.picture.layout import Grid
 from oomphony.picture.palette import get_palette
+from oomphony.support.demo import act_cues, caged_frame, kill_cues
 from oomphony.units import MiB
 
 LIMIT = 256 * MiB

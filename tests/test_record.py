@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from oomphony.cgroupfs import find_memory_controller
 from oomphony.frame import EndEvent, OomKill
-from oomphony.summary import summarise
-from oomphony.trace import read_trace
+from oomphony.telemetry.cgroupfs import find_memory_controller
+from oomphony.trace.format import read_trace
+from oomphony.trace.summary import summarise
 
 RECORD_ARGS = ["--memory", "192MiB", "--swap", "64MiB", "--cache", "64MiB", "--rate", "150MiB/s"]
 

@@ -16,9 +16,9 @@ from oomphony.commands import SetRate
 from oomphony.errors import TraceError
 from oomphony.frame import ActEvent, AllocatorExit, OomKill
 from oomphony.show.director import Director
-from oomphony.show.replay import ReplaySource
 from oomphony.show.setlist import load_setlist
-from oomphony.trace import read_trace
+from oomphony.sources.replay import ReplaySource
+from oomphony.trace.format import read_trace
 from oomphony.units import MiB
 
 

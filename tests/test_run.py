@@ -11,12 +11,12 @@ import psutil
 import pytest
 from test_record import leftover_cgroups
 
-from oomphony.app import setlist_text
-from oomphony.cli import build_parser
+from oomphony.cli.app import setlist_text
+from oomphony.cli.command import build_parser
 from oomphony.cues import Act
 from oomphony.frame import ActEvent, AllocatorExit, OomKill
 from oomphony.show.setlist import load_setlist
-from oomphony.trace import read_trace
+from oomphony.trace.format import read_trace
 
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
 
@@ -116,7 +116,7 @@ def test_kiosk_soak_fifty_shows(monkeypatch: pytest.MonkeyPatch) -> None:
             "50",
         ]
     )
-    from oomphony.app import prepare_run
+    from oomphony.cli.app import prepare_run
 
     prepared = prepare_run(args)
     me = psutil.Process()

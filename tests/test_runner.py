@@ -7,11 +7,11 @@ import itertools
 import pytest
 
 from oomphony.frame import ActEvent, MemoryFrame
-from oomphony.runner import Runner, RunOptions
 from oomphony.show.director import Director
+from oomphony.show.runner import Runner, RunOptions
 from oomphony.show.setlist import load_setlist
-from oomphony.show.sim import SimSource
-from oomphony.trace import TraceWriter, read_trace
+from oomphony.sources.sim import SimSource
+from oomphony.trace.format import TraceWriter, read_trace
 from oomphony.units import MiB
 
 
@@ -77,7 +77,7 @@ def test_the_collector_is_restored_after_a_show_with_a_picture_even_a_failed_one
     after a failure) the collector is back as it was."""
     import gc
 
-    from oomphony.view import View
+    from oomphony.picture.view import View
 
     view = View.open("none")
     source = BrokenSim(memory_b=256 * MiB, swap_b=128 * MiB)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oomphony.cli import main
+from oomphony.cli.command import main
 from oomphony.cues import PICTURE_PRESETS, Act
 from oomphony.errors import SetlistError
 from oomphony.picture.stage import PRESETS as STAGE_PRESETS

@@ -15,13 +15,13 @@ import pytest
 from test_record import leftover_cgroups
 
 from oomphony.frame import OomKill, PictureReport
-from oomphony.kclock import KmsgClock, kmsg_usec
-from oomphony.runner import Runner, RunOptions
 from oomphony.show.director import Director
+from oomphony.show.runner import Runner, RunOptions
 from oomphony.show.setlist import load_setlist
-from oomphony.show.sim import SimSource
-from oomphony.showstats import BUDGET_MS, FrameStats, percentile
-from oomphony.trace import TraceWriter, read_trace
+from oomphony.show.stats import BUDGET_MS, FrameStats, percentile
+from oomphony.sources.kclock import KmsgClock, kmsg_usec
+from oomphony.sources.sim import SimSource
+from oomphony.trace.format import TraceWriter, read_trace
 from oomphony.units import MiB
 
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
@@ -87,7 +87,7 @@ def test_percentile_is_nearest_rank(q: float, want: int) -> None:
 def test_sim_show_with_a_picture_reports_frames_and_the_kill_screen(tmp_path: Path) -> None:
     """The runner with a real (off-screen) view: the trace gets the picture event, the
     kill its screen_ms, and the lines held back for it stay in time order."""
-    from oomphony.view import View
+    from oomphony.picture.view import View
 
     view = View.open("none")
     source = SimSource(memory_b=256 * MiB, swap_b=128 * MiB, seed=1)

@@ -23,9 +23,9 @@ from oomphony.commands import (
     WakeSleeper,
 )
 from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
-from oomphony.show.calibrate import conditions, measure, predict
-from oomphony.show.sim import SimParams, SimSource
-from oomphony.trace import read_trace
+from oomphony.sources.sim import SimParams, SimSource
+from oomphony.support.calibrate import conditions, measure, predict
+from oomphony.trace.format import read_trace
 from oomphony.units import GiB, MiB
 
 KERNEL_LINE = re.compile(

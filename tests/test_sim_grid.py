@@ -13,7 +13,7 @@ Re-record the grid (root, swap on; a few minutes):
 
 and print the table of the simulator's errors on it:
 
-    .venv/bin/python -m oomphony.show.calibrate assets/traces/grid/*.jsonl
+    .venv/bin/python -m oomphony.support.calibrate assets/traces/grid/*.jsonl
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from oomphony.show.calibrate import MILESTONES, conditions, errors, measure
-from oomphony.trace import read_trace
+from oomphony.support.calibrate import MILESTONES, conditions, errors, measure
+from oomphony.trace.format import read_trace
 from oomphony.units import MiB
 
 GRID = Path(__file__).resolve().parents[1] / "assets/traces/grid"

@@ -14,7 +14,10 @@ from hypothesis import strategies as hs
 from oomphony.cues import Act, Cues
 from oomphony.frame import OomKill
 from oomphony.sound import PRESETS, map_frame
-from oomphony.sound.analysis import (
+from oomphony.sound.params import HIGH, LOW, SAMPLE_RATE_HZ
+from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME
+from oomphony.sound.voices import STING_PEAK
+from oomphony.support.analysis import (
     MIB,
     centroid_hz,
     count_clicks,
@@ -23,9 +26,6 @@ from oomphony.sound.analysis import (
     render_show,
     rms_db,
 )
-from oomphony.sound.params import HIGH, LOW, SAMPLE_RATE_HZ
-from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME
-from oomphony.sound.voices import STING_PEAK
 
 SR = SAMPLE_RATE_HZ
 FPS = 100  # telemetry frames per second

@@ -22,13 +22,13 @@ import pytest
 from oomphony.cues import Act, Cues
 from oomphony.errors import AudioError, UsageError
 from oomphony.frame import OomKill
-from oomphony.sound import jackdummy
-from oomphony.sound.analysis import MIB, count_clicks, first_above, frame_for, rms_db
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import SAMPLE_RATE_HZ
 from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME
 from oomphony.sound.sinks import HEADER_EVERY_S, TAIL_S
 from oomphony.sound.voices import STING_PEAK
+from oomphony.support import jackdummy
+from oomphony.support.analysis import MIB, count_clicks, first_above, frame_for, rms_db
 
 SR = SAMPLE_RATE_HZ
 STAGE = PRESET_BY_NAME["stage"]
@@ -437,13 +437,13 @@ def test_failed_callbacks_reach_the_trace_and_one_notice(tmp_path: Path) -> None
     # its JACK host API aborts the interpreter at exit (pa_jack.c Terminate, rc 134).
     flags = SimpleNamespace(output_underflow=False)
     from oomphony.frame import AudioReport
-    from oomphony.runner import Runner, RunOptions
     from oomphony.show.director import Director
+    from oomphony.show.runner import Runner, RunOptions
     from oomphony.show.setlist import load_setlist
-    from oomphony.show.sim import SimSource
     from oomphony.sound.engine import Engine
     from oomphony.sound.shm import SharedParams
-    from oomphony.trace import TraceWriter, read_trace
+    from oomphony.sources.sim import SimSource
+    from oomphony.trace.format import TraceWriter, read_trace
 
     shared = SharedParams.in_process()
     engine = Engine(shared, SR)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from oomphony.sound.analysis import centroid_hz, count_clicks, first_above, rms_db
 from oomphony.sound.params import BLOCK_FRAMES, N_PARAMS, NAMES, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.synth import BUS_HEADROOM, CEILING, copy_state, new_state, render, render_into
 from oomphony.sound.voices import STING_PEAK
+from oomphony.support.analysis import centroid_hz, count_clicks, first_above, rms_db
 
 SR = SAMPLE_RATE_HZ
 

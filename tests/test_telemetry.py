@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oomphony.cgroupfs import CgroupRef
 from oomphony.errors import TelemetryError
 from oomphony.frame import AllocState
 from oomphony.telemetry import (
@@ -34,6 +33,7 @@ from oomphony.telemetry import (
     read_meminfo,
     vmstat_fields,
 )
+from oomphony.telemetry.cgroupfs import CgroupRef
 
 KB = 1024
 

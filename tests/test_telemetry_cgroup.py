@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oomphony.cgroupfs import CgroupRef, find_memory_controller
 from oomphony.frame import AllocState, CageMem
 from oomphony.telemetry import CageReader, Sampler, cage_from_v1, cage_from_v2
 from oomphony.telemetry.cgroup import V1_UNLIMITED_B
+from oomphony.telemetry.cgroupfs import CgroupRef, find_memory_controller
 
 MiB = 2**20
 V1_NO_LIMIT = "9223372036854771712\n"  # PAGE_COUNTER_MAX pages of 4 KiB, as the kernel shows it

@@ -22,7 +22,7 @@ from oomphony.frame import (
     frame_from_dict,
     frame_to_dict,
 )
-from oomphony.trace import TraceWriter, read_trace, recorded_setlist, setlist_record
+from oomphony.trace.format import TraceWriter, read_trace, recorded_setlist, setlist_record
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "traces" / "cage-256MiB.jsonl"
 

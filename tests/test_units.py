@@ -178,7 +178,7 @@ BAD_SWAP = ["12", "1023KiB", "-64MiB", "lots", "", "nothing", "0.5MiB", "64MiB/s
 
 
 def _swap_from_cli(text: str) -> int | None:
-    from oomphony.cli import build_parser
+    from oomphony.cli.command import build_parser
 
     return build_parser().parse_args(["run", f"--swap={text}"]).swap
 

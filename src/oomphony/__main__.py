@@ -1,6 +1,6 @@
 import sys
 
-from oomphony.cli import main
+from oomphony.cli.command import main
 
 if __name__ == "__main__":
     sys.exit(main())

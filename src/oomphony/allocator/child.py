@@ -18,7 +18,7 @@ from pathlib import Path
 
 from oomphony.allocator import shm
 from oomphony.allocator.fill import PAGE_B, Filler, read_into_cache, write_file
-from oomphony.lifeline import die_with_parent
+from oomphony.cage.lifeline import die_with_parent
 
 EXIT_PARENT_GONE = 3
 EXIT_NOT_CAGED = 4

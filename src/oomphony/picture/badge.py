@@ -16,7 +16,7 @@ import pygame
 from oomphony.picture import text
 from oomphony.picture.layout import Layout
 from oomphony.picture.palette import Palette
-from oomphony.source import Origin
+from oomphony.sources.base import Origin
 
 MAX_SHARE = 0.40  # the badge takes at most this share of the caption's width
 

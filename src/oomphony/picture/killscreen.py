@@ -22,7 +22,7 @@ from oomphony.picture import text
 from oomphony.picture.badge import recorded_when
 from oomphony.picture.layout import Layout
 from oomphony.picture.palette import Palette
-from oomphony.source import Origin
+from oomphony.sources.base import Origin
 from oomphony.units import format_size
 
 FLASH_S = 0.35  # white flash, fading

@@ -20,7 +20,6 @@ from oomphony.picture import text
 from oomphony.picture.arena import ArenaParts, arena_parts
 from oomphony.picture.badge import Badge, badge_layout, draw_badge
 from oomphony.picture.captions import Page, caption_pages, draw_caption
-from oomphony.picture.demo import kill_cues
 from oomphony.picture.gauges import Smoother, draw_gauges, gauge_rows
 from oomphony.picture.hud import HudInfo, draw_help, draw_hud
 from oomphony.picture.killscreen import (
@@ -35,7 +34,8 @@ from oomphony.picture.noise import NoiseField, noise_params, noise_regions, rate
 from oomphony.picture.palette import OWNER_NAMES, get_palette
 from oomphony.picture.rammap import RamMap
 from oomphony.picture.timeline import History, draw_timeline, sample_of
-from oomphony.source import Origin
+from oomphony.sources.base import Origin
+from oomphony.support.demo import kill_cues
 from oomphony.units import format_size
 
 log = logging.getLogger(__name__)

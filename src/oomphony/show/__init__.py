@@ -1,1 +1,1 @@
-"""The show: setlists, the director that runs them, and the sim and replay sources."""
+"""The show: setlists, the director that runs them, and the runner."""

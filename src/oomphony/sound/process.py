@@ -28,7 +28,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from oomphony.lifeline import die_with_parent, preexec
+from oomphony.cage.lifeline import die_with_parent, preexec
 from oomphony.sound.params import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.shm import CALLBACKS, SIZE, SharedParams
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from oomphony.cgroupfs import CgroupRef
 from oomphony.frame import CageMem
+from oomphony.telemetry.cgroupfs import CgroupRef
 from oomphony.telemetry.procfs import PreadFile, PsiTotals, line_rest, parse_psi
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from oomphony.cgroupfs import CgroupRef
 from oomphony.errors import TelemetryError
 from oomphony.frame import (
     NO_PRESSURE,
@@ -37,6 +36,7 @@ from oomphony.frame import (
     Rates,
 )
 from oomphony.telemetry.cgroup import CageReader
+from oomphony.telemetry.cgroupfs import CgroupRef
 from oomphony.telemetry.procfs import (
     PreadFile,
     PsiTotals,

@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from oomphony.cage import HOW_SCOPE, Cage
+from oomphony.cage.cage import HOW_SCOPE, Cage
 from oomphony.frame import AllocatorExit, OomKill
-from oomphony.kclock import KmsgClock, kmsg_usec
+from oomphony.sources.kclock import KmsgClock, kmsg_usec
 from oomphony.units import format_size
 
 log = logging.getLogger(__name__)

@@ -4,11 +4,11 @@ A SIGKILLed show runs no cleanup. The allocator and the sleeper die with it
 (PR_SET_PDEATHSIG), but the cgroup would stay; this process watches the show's pid (a pidfd
 where the kernel has one, else `getppid` polling), then kills anything left in the cgroup,
 waits for it to empty and removes it, and last unlinks the show's page-cache file
-(`oomphony.allocator.cachefile`). It exits when the show removed the cage itself
+(`oomphony.cage.cachefile`). It exits when the show removed the cage itself
 (SIGTERM, or the cgroup directory vanished). It runs in its own session so a terminal's
 Ctrl-C reaches only the show, and it sets no PDEATHSIG: it must outlive the show.
 
-    python -m oomphony.reaper --pid SHOW_PID --cgroup /sys/fs/cgroup/memory/…/oomphony-…
+    python -m oomphony.cage.reaper --pid SHOW_PID --cgroup /sys/fs/cgroup/memory/…/oomphony-…
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import signal
 import sys
 from pathlib import Path
 
-from oomphony.allocator.cachefile import remove_cache_files
-from oomphony.cage import empty_and_remove
+from oomphony.cage.cachefile import remove_cache_files
+from oomphony.cage.cage import empty_and_remove
 
 CHECK_S = 0.5  # how often the cgroup's existence is re-checked while the show lives
 
@@ -46,7 +46,7 @@ def _watch(show_pid: int, cgroup: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="oomphony.reaper")
+    ap = argparse.ArgumentParser(prog="oomphony.cage.reaper")
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--cgroup", type=Path, required=True)
     args = ap.parse_args(argv)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from oomphony.allocator import Allocator
-from oomphony.cage import Cage
-from oomphony.cgroupfs import CgroupRef
+from oomphony.allocator.handle import Allocator
+from oomphony.cage.cage import Cage
 from oomphony.commands import Command, Restart, WakeSleeper
 from oomphony.frame import AllocatorExit, AllocState, Event, MemoryFrame, OomKill
-from oomphony.killwatch import KillWatch, classify_exit
-from oomphony.source import Origin
+from oomphony.sources.base import Origin
+from oomphony.sources.killwatch import KillWatch, classify_exit
 from oomphony.telemetry import Sampler
+from oomphony.telemetry.cgroupfs import CgroupRef
 
 log = logging.getLogger(__name__)
 

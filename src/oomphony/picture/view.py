@@ -18,7 +18,7 @@ from oomphony.cues import Act, Cues
 from oomphony.frame import MemoryFrame
 from oomphony.picture import Action, Display, HudInfo, Stage
 from oomphony.picture.display import HEADLESS_DRIVERS
-from oomphony.source import Origin
+from oomphony.sources.base import Origin
 
 log = logging.getLogger(__name__)
 

@@ -44,8 +44,8 @@ from oomphony.frame import (
     Pressure,
     Rates,
 )
-from oomphony.show.simmodel import Model, SimParams
-from oomphony.source import Origin
+from oomphony.sources.base import Origin
+from oomphony.sources.simmodel import Model, SimParams
 from oomphony.units import GiB
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ import signal
 import time
 from pathlib import Path
 
-from oomphony.cgroupfs import own_cgroup
+from oomphony.cage.lifeline import pid_alive
 from oomphony.errors import CageError
-from oomphony.lifeline import pid_alive
+from oomphony.telemetry.cgroupfs import own_cgroup
 
 # Why `systemd-run --user --scope` cannot make the cage, and the fix, by what is missing.
 NO_SCOPE = {

@@ -13,12 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from oomphony.cli.inputs import check_paths, check_run_options
 from oomphony.errors import CageError, TraceError, UsageError
-from oomphony.inputs import check_paths, check_run_options
-from oomphony.live import LivePlan, LiveSource
-from oomphony.runner import Director, Runner, RunOptions
-from oomphony.source import Source
-from oomphony.trace import Trace, TraceWriter, read_trace, recorded_setlist, setlist_record
+from oomphony.show.runner import Director, Runner, RunOptions
+from oomphony.sources.base import Source
+from oomphony.sources.live import LivePlan, LiveSource
+from oomphony.trace.format import Trace, TraceWriter, read_trace, recorded_setlist, setlist_record
 from oomphony.units import GiB
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def resolve_sizes(
 ) -> tuple[int | None, int]:
     """The cage's memory and swap: the user's, else the defaults of
     docs/architecture.md "The cage". None = no cage."""
-    from oomphony.cage import check_sizes, default_sizes
+    from oomphony.cage.cage import check_sizes, default_sizes
     from oomphony.telemetry import read_meminfo
 
     if global_:
@@ -224,7 +224,7 @@ def prepare_run(
 
     view = None
     if args.display != "none" or args.screenshots:
-        from oomphony.view import View
+        from oomphony.picture.view import View
 
         try:
             view = View.open(
@@ -251,7 +251,7 @@ def prepare_run(
         if state["backend"] in ("auto", "live"):
             source = _start_live(args, setlist, memory_arg, swap_arg, state)
         if state["backend"] == "sim":
-            from oomphony.show.sim import SimSource
+            from oomphony.sources.sim import SimSource
 
             source = SimSource(
                 memory_b=memory_arg or SIM_MEMORY_B,
@@ -261,7 +261,7 @@ def prepare_run(
             )
             source.start()
         elif state["backend"] == "replay":
-            from oomphony.show.replay import ReplaySource
+            from oomphony.sources.replay import ReplaySource
 
             source = ReplaySource(args.trace, replayed)
             source.start()

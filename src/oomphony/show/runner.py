@@ -28,9 +28,9 @@ from oomphony.frame import (
     OomKill,
     PictureReport,
 )
-from oomphony.showstats import FrameGC, FrameStats
-from oomphony.source import Source
-from oomphony.trace import TraceWriter
+from oomphony.show.stats import FrameGC, FrameStats
+from oomphony.sources.base import Source
+from oomphony.trace.format import TraceWriter
 
 log = logging.getLogger(__name__)
 

@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "doctor":
-        from oomphony.doctor import doctor
+        from oomphony.cli.doctor import doctor
 
         return doctor(sys.stdout)
     if args.command == "setlists":
@@ -261,9 +261,9 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"{path}: ok ({len(sl.acts)} acts)")
         return status
     if args.command == "record":
-        from oomphony.record import cmd_record
+        from oomphony.cli.record import cmd_record
 
         return cmd_record(args)
-    from oomphony.app import cmd_run
+    from oomphony.cli.app import cmd_run
 
     return cmd_run(args)

@@ -14,7 +14,7 @@ import contextlib
 import re
 from pathlib import Path
 
-from oomphony.lifeline import pid_alive
+from oomphony.cage.lifeline import pid_alive
 
 CACHE_DIRS = (Path("/var/tmp"), Path.home() / ".cache", Path.cwd())
 _NAME = re.compile(r"^oomphony-cache-(\d+)-\d+\.bin$")

@@ -17,8 +17,8 @@ from pathlib import Path
 from oomphony.commands import Command
 from oomphony.errors import TraceError
 from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
-from oomphony.source import Origin
-from oomphony.trace import Trace, read_trace
+from oomphony.sources.base import Origin
+from oomphony.trace.format import Trace, read_trace
 
 log = logging.getLogger(__name__)
 

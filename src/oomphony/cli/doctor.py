@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from oomphony.cage import HOW_SCOPE, Cage
-from oomphony.cgroupfs import find_memory_controller
-from oomphony.killwatch import journal_kernel_readable
+from oomphony.cage.cage import HOW_SCOPE, Cage
+from oomphony.sources.killwatch import journal_kernel_readable
+from oomphony.telemetry.cgroupfs import find_memory_controller
 from oomphony.units import MiB, format_size
 
 

@@ -5,10 +5,10 @@ Three ways to make one (docs/architecture.md "The cage"), tried in this order:
   `memory.memsw.limit_in_bytes`;
 - cgroup v2 delegated: a child of the nearest writable ancestor whose `cgroup.controllers`
   has `memory` (`+memory` in its `cgroup.subtree_control`), `memory.max`, `memory.swap.max`;
-- `systemd-run --user --scope -p MemoryMax=… -p MemorySwapMax=…` (`oomphony.userscope`):
+- `systemd-run --user --scope -p MemoryMax=… -p MemorySwapMax=…` (`oomphony.cage.scope`):
   `wrap_argv` prefixes the allocator's command line; `bind_pid` waits for the scope.
 
-Every cage is named `oomphony-<show pid>-<n>`. A reaper process (`oomphony.reaper`) outside
+Every cage is named `oomphony-<show pid>-<n>`. A reaper process (`oomphony.cage.reaper`) outside
 the cage removes it if the show dies without cleaning up (SIGKILL); stale cages of dead
 shows are removed at the next `Cage.create`.
 """
@@ -26,12 +26,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oomphony.cgroupfs import DEFAULT_MOUNTS, CgroupRef, find_memory_controller, own_cgroup
+from oomphony.cage.lifeline import pid_alive
+from oomphony.cage.scope import NO_SCOPE, SCOPE_TIMEOUT_S, scope_argv, scope_problem, wait_in_scope
 from oomphony.errors import CageError, UsageError
-from oomphony.lifeline import pid_alive
 from oomphony.telemetry import read_meminfo
+from oomphony.telemetry.cgroupfs import (
+    DEFAULT_MOUNTS,
+    CgroupRef,
+    find_memory_controller,
+    own_cgroup,
+)
 from oomphony.units import GiB, MiB, format_size
-from oomphony.userscope import NO_SCOPE, SCOPE_TIMEOUT_S, scope_argv, scope_problem, wait_in_scope
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +286,7 @@ class Cage:
         argv = [
             sys.executable,
             "-m",
-            "oomphony.reaper",
+            "oomphony.cage.reaper",
             "--pid",
             str(os.getpid()),
             "--cgroup",

@@ -77,7 +77,7 @@ class PlainDirector:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from oomphony.app import (
+    from oomphony.cli.app import (
         GLOBAL_CACHE_CAP_B,
         LIVE_SAMPLE_HZ,
         _open_audio,
@@ -86,11 +86,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         resolve_sizes,
         run_options,
     )
+    from oomphony.cli.inputs import check_paths, check_record_options
     from oomphony.errors import UsageError
-    from oomphony.inputs import check_paths, check_record_options
-    from oomphony.live import LivePlan, LiveSource
-    from oomphony.runner import Runner, RunOptions
-    from oomphony.trace import TraceWriter
+    from oomphony.show.runner import Runner, RunOptions
+    from oomphony.sources.live import LivePlan, LiveSource
+    from oomphony.trace.format import TraceWriter
 
     check_record_options(args)
     check_paths(argparse.Namespace(record=args.file, audio_out=args.audio_out))
@@ -100,7 +100,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.cache is not None:
         cache_b = args.cache
     elif memory_b is not None:
-        from oomphony.cage import cache_default_b
+        from oomphony.cage.cage import cache_default_b
 
         cache_b = cache_default_b(memory_b)
     else:
@@ -152,7 +152,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 def _record_setlist(args: argparse.Namespace) -> int:
     """`record FILE SETLIST`: the setlist's acts on the live backend, no window, a trace,
     then record's summary."""
-    from oomphony.app import prepare_run, run_prepared
+    from oomphony.cli.app import prepare_run, run_prepared
 
     run_args = argparse.Namespace(
         **{**vars(args), "backend": "live", "trace": None, "display": "none",
@@ -172,8 +172,8 @@ def _cage_desc(memory_b: int | None, swap_b: int | None) -> str:
 
 
 def _print_summary(path: str, audio: Any) -> None:
-    from oomphony.summary import summarise
-    from oomphony.trace import read_trace
+    from oomphony.trace.format import read_trace
+    from oomphony.trace.summary import summarise
 
     trace = read_trace(path)
     cage = trace.header.get("cage") or {}
