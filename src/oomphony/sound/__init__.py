@@ -10,7 +10,8 @@ from oomphony.sound.mapping import MappingState, map_frame
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import BLOCK_FRAMES, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.presets import PRESETS
-from oomphony.sound.synth import SynthState, new_state, render, render_into
+from oomphony.sound.state import SynthState
+from oomphony.sound.synth import new_state, render, render_into
 
 __all__ = [
     "BLOCK_FRAMES",

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,12 +37,11 @@ from oomphony.sound.params import (
     CHANNELS,
     IDX,
     MAX_BLOCK_FRAMES,
-    N_PARAMS,
     SAMPLE_RATE_HZ,
     SoundParams,
     sanitize,
 )
-from oomphony.sound.voices import CLICK_FRAMES, NOISE_TABLE_FRAMES
+from oomphony.sound.state import NOISE_TABLE_FRAMES, SynthState
 
 CEILING = 10 ** (-1.0 / 20)  # −1 dBFS: the hard limit for any sample
 LIMIT_THRESHOLD = 10 ** (-1.5 / 20)  # the limiter aims a little below the ceiling
@@ -78,59 +76,6 @@ _TAU_S = {
     "drone_gain": 0.5,
 }
 _LOG_PARAMS = ("bed_cutoff_hz", "sweep_hz", "beat_hz")  # smoothed in the log domain
-
-
-def _z(*shape: int) -> np.ndarray:
-    return np.zeros(shape, np.float32)
-
-
-@dataclass
-class SynthState:
-    sr: int
-    rng: np.random.Generator
-    sting: np.ndarray  # (2, frames) float32, read-only
-    noise_table: np.ndarray  # (2, NOISE_TABLE_FRAMES) float64, read-only
-    click_tmpl: tuple[np.ndarray, np.ndarray]  # (swap-out, swap-in), read-only
-    cur: np.ndarray = field(default_factory=lambda: np.zeros(N_PARAMS))  # smoothed
-    prev: np.ndarray = field(default_factory=lambda: np.zeros(N_PARAMS))  # at block start
-    target: np.ndarray = field(default_factory=lambda: np.zeros(N_PARAMS))
-    tau: np.ndarray = field(default_factory=lambda: np.zeros(N_PARAMS))  # in samples
-    alpha: np.ndarray = field(default_factory=lambda: np.zeros(N_PARAMS))
-    started: bool = False
-    samples: int = 0
-    zi_bed: np.ndarray = field(default_factory=lambda: np.zeros((CHANNELS, 2)))
-    b_bed: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    a_bed: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    sweep_phase: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    beat_phase: float = 0.0
-    drone_loop: np.ndarray = field(default_factory=lambda: _z(CHANNELS, 1))  # read-only
-    drone_pos: int = 0
-    swell_phase: float = 0.0
-    click_acc: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    click_next: list[float] = field(default_factory=lambda: [1.0, 1.0])
-    clicks_fired: list[int] = field(default_factory=lambda: [0, 0])  # (out, in), ever
-    pend_live: bool = False  # the pending click buffer holds something
-    fired_in_block: bool = False
-    sting_pos: int = -1
-    kill_seen: float = 0.0
-    duck: float = 1.0
-    duck_left: int = 0
-    lim_gain: float = 1.0
-    bus_gain: float = 1.0
-    # scratch, preallocated (planar: channels × frames)
-    mix: np.ndarray = field(default_factory=lambda: _z(CHANNELS, MAX_BLOCK_FRAMES))
-    pl: np.ndarray = field(default_factory=lambda: _z(CHANNELS, MAX_BLOCK_FRAMES))
-    pl2: np.ndarray = field(default_factory=lambda: _z(CHANNELS, MAX_BLOCK_FRAMES))
-    pend: np.ndarray = field(default_factory=lambda: _z(CHANNELS, MAX_BLOCK_FRAMES + CLICK_FRAMES))
-    carry: np.ndarray = field(default_factory=lambda: _z(CHANNELS, CLICK_FRAMES))
-    k: np.ndarray = field(
-        default_factory=lambda: np.arange(1, MAX_BLOCK_FRAMES + 1, dtype=np.float32)
-    )
-    ramp: np.ndarray = field(default_factory=lambda: _z(MAX_BLOCK_FRAMES))
-    g: np.ndarray = field(default_factory=lambda: _z(MAX_BLOCK_FRAMES))
-    am: np.ndarray = field(default_factory=lambda: _z(MAX_BLOCK_FRAMES))
-    duckbuf: np.ndarray = field(default_factory=lambda: _z(MAX_BLOCK_FRAMES))
-    t1: np.ndarray = field(default_factory=lambda: _z(MAX_BLOCK_FRAMES))
 
 
 def new_state(sr: int = SAMPLE_RATE_HZ, seed: int = 0) -> SynthState:

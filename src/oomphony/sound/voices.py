@@ -9,19 +9,14 @@ needs the precision).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.signal import lfilter
 
 from oomphony.sound.params import IDX
-
-if TYPE_CHECKING:
-    from oomphony.sound.synth import SynthState
+from oomphony.sound.state import CLICK_FRAMES, NOISE_TABLE_FRAMES, SynthState
 
 TWO_PI = 2.0 * math.pi
-CLICK_FRAMES = 96  # 2 ms at 48 kHz
-NOISE_TABLE_FRAMES = 1 << 17  # 2.7 s at 48 kHz
 STING_S = 1.2
 # The sting is rendered at −0.5 dBFS peak, before master (the master limiter keeps the
 # result under −1 dBFS): the kill must stand out. Measured in a live record at 150-200
