@@ -15,10 +15,9 @@ from oomphony.cues import Act, Cues
 from oomphony.frame import OomKill
 from oomphony.sound import PRESETS, map_frame
 from oomphony.sound.params import HIGH, LOW, SAMPLE_RATE_HZ
-from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME
+from oomphony.sound.presets import PRESET_BY_NAME
 from oomphony.sound.voices import STING_PEAK
 from oomphony.support.analysis import (
-    MIB,
     centroid_hz,
     count_clicks,
     first_above,
@@ -26,6 +25,8 @@ from oomphony.support.analysis import (
     render_show,
     rms_db,
 )
+from oomphony.units import PAGE_B
+from oomphony.units import MiB as MIB
 
 SR = SAMPLE_RATE_HZ
 FPS = 100  # telemetry frames per second

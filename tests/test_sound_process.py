@@ -24,11 +24,13 @@ from oomphony.errors import AudioError, UsageError
 from oomphony.frame import OomKill
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.params import SAMPLE_RATE_HZ
-from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME
+from oomphony.sound.presets import PRESET_BY_NAME
 from oomphony.sound.sinks import HEADER_EVERY_S, TAIL_S
 from oomphony.sound.voices import STING_PEAK
 from oomphony.support import jackdummy
-from oomphony.support.analysis import MIB, count_clicks, first_above, frame_for, rms_db
+from oomphony.support.analysis import count_clicks, first_above, frame_for, rms_db
+from oomphony.units import PAGE_B
+from oomphony.units import MiB as MIB
 
 SR = SAMPLE_RATE_HZ
 STAGE = PRESET_BY_NAME["stage"]

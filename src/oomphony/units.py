@@ -9,6 +9,7 @@ The cage's swap has one grammar on the command line (`--swap`) and in a setlist
 
 from __future__ import annotations
 
+import mmap
 import re
 from fractions import Fraction
 
@@ -17,6 +18,7 @@ from oomphony.errors import UsageError
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
+PAGE_B = mmap.PAGESIZE  # the one page size: 4 KiB here
 
 _FACTORS = {
     "": 1,

@@ -17,14 +17,15 @@ import time
 from pathlib import Path
 
 from oomphony.allocator import shm
-from oomphony.allocator.fill import PAGE_B, Filler, read_into_cache, write_file
+from oomphony.allocator.fill import Filler, read_into_cache, write_file
 from oomphony.cage.lifeline import die_with_parent
+from oomphony.units import PAGE_B, MiB
 
 EXIT_PARENT_GONE = 3
 EXIT_NOT_CAGED = 4
 MIN_WAIT_S = 0.005  # pacing granularity: a chunk every 5 ms at most (150 MiB/s → 750 KiB)
 BURST_S = 0.05  # never catch up more than 50 ms of allocation after a stall
-UNLIMITED_STEP_B = 1024 * 1024  # 1 MiB beat 4 MiB steps at unlimited rate here
+UNLIMITED_STEP_B = MiB  # 1 MiB beat 4 MiB steps at unlimited rate here
 CACHE_STEP_B = 256 * 1024  # small reads: a SIGKILL waits for the read in flight
 
 

@@ -14,9 +14,10 @@ import os
 
 import numpy as np
 
-PAGE_B = mmap.PAGESIZE
-REGION_B = 64 * 1024 * 1024
-PATTERN_B = 1024 * 1024
+from oomphony.units import PAGE_B, MiB
+
+REGION_B = 64 * MiB
+PATTERN_B = MiB
 # Not MADV_POPULATE_WRITE: measured here it made the memcg OOM-kill at the memory limit
 # without swapping first (peak 386 of 448 MiB), which would skip the show's swap act.
 _STAMP_STRIDE = PAGE_B // 8

@@ -23,7 +23,8 @@ from oomphony import commands as c
 from oomphony.allocator import shm
 from oomphony.cage.cachefile import CACHE_DIRS, cache_file_path, remove_cache_files
 from oomphony.cage.cage import HOW_SCOPE, Cage
-from oomphony.cage.lifeline import preexec
+from oomphony.cage.lifeline import preexec, stop_process
+from oomphony.telemetry.procfs import read_mounts
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,12 @@ class Progress:
 
 def _fs_type(path: Path, mounts: Path = Path("/proc/self/mounts")) -> str | None:
     best, kind = "", None
-    try:
-        text = mounts.read_text()
-    except OSError:
-        return None
     target = str(path.resolve())
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        where = parts[1].replace("\\040", " ")
+    for m in read_mounts(mounts):
+        where = str(m.where)
         inside = target == where or target.startswith(where.rstrip("/") + "/")
         if inside and len(where) >= len(best):
-            best, kind = where, parts[2]
+            best, kind = where, m.fstype
     return kind
 
 
@@ -253,14 +247,9 @@ class Allocator:
 
     def close(self, timeout_s: float = 1.0) -> None:
         """Ask the allocator to stop, then SIGTERM, then SIGKILL; the same for the sleeper."""
-        if self._proc.poll() is None:
-            self._outbox += b"stop\n"
-            self._flush()
-            _graduated(self._proc, timeout_s)
+        stop_process(self._proc, ask=self._ask_stop, ask_s=timeout_s / 2, term_s=timeout_s / 2)
         if self._sleeper is not None:
-            if self._sleeper.poll() is None:
-                self._sleeper.terminate()
-                _graduated(self._sleeper, timeout_s, asked=True)
+            stop_process(self._sleeper, term_s=timeout_s / 2)
             self._sleeper = None
         for fd in (self._cmd_fd, self._pidfd, self._cache_fd):
             if fd is not None:
@@ -273,22 +262,12 @@ class Allocator:
         with contextlib.suppress(OSError):
             os.close(self._shm_fd)  # the mapping stays readable
 
+    def _ask_stop(self) -> None:
+        self._outbox += b"stop\n"
+        self._flush()
+
     def __enter__(self) -> Allocator:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _graduated(proc: subprocess.Popen[bytes], timeout_s: float, asked: bool = False) -> None:
-    steps = [] if asked else [None]
-    steps += [signal.SIGTERM, signal.SIGKILL]
-    for sig in steps:
-        if sig is not None:
-            with contextlib.suppress(OSError):
-                proc.send_signal(sig)
-        try:
-            proc.wait(timeout=timeout_s / 2 if sig != signal.SIGKILL else None)
-            return
-        except subprocess.TimeoutExpired:
-            continue

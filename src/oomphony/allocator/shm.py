@@ -15,8 +15,8 @@ import mmap
 import struct
 
 from oomphony import commands as c
+from oomphony.units import PAGE_B
 
-SIZE_B = 4096
 # allocator's fields, then the sleeper's (sleeper_pid is written by the show).
 _LAYOUT = struct.Struct("<QdQQqQQQ")  # allocated_b, rate_bps, cache_b, phase, sleeper
 ALLOCATED, RATE, CACHE, PHASE, SLEEPER_PID, SLEEPER_B, SLEEPER_WAKES, SLEEPER_SWAPIN = range(8)
@@ -30,13 +30,13 @@ def create() -> tuple[int, mmap.mmap]:
     import os
 
     fd = os.memfd_create("oomphony-progress", 0)
-    os.ftruncate(fd, SIZE_B)
+    os.ftruncate(fd, PAGE_B)
     os.set_inheritable(fd, True)
-    return fd, mmap.mmap(fd, SIZE_B, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    return fd, mmap.mmap(fd, PAGE_B, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 
 
 def attach(fd: int) -> mmap.mmap:
-    return mmap.mmap(fd, SIZE_B, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    return mmap.mmap(fd, PAGE_B, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 
 
 def put(buf: mmap.mmap, field: int, value: float) -> None:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oomphony.cage.lifeline import pid_alive
+from oomphony.cage.lifeline import pid_alive, stop_process
 from oomphony.cage.scope import NO_SCOPE, SCOPE_TIMEOUT_S, scope_argv, scope_problem, wait_in_scope
 from oomphony.errors import CageError, UsageError
 from oomphony.telemetry import read_meminfo
@@ -36,11 +36,10 @@ from oomphony.telemetry.cgroupfs import (
     find_memory_controller,
     own_cgroup,
 )
-from oomphony.units import GiB, MiB, format_size
+from oomphony.units import PAGE_B, GiB, MiB, format_size
 
 log = logging.getLogger(__name__)
 
-PAGE_B = 4096
 MIN_MEMORY_B = 16 * MiB  # below this the Python allocator itself does not fit
 NAME_RE = re.compile(r"^oomphony-(\d+)-\d+$")
 HOW_V1 = "cgroup v1 (root)"
@@ -376,13 +375,7 @@ class Cage:
 
     def _stop_reaper(self) -> None:
         if self._reaper is not None:
-            if self._reaper.poll() is None:
-                self._reaper.terminate()
-            try:
-                self._reaper.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                self._reaper.kill()
-                self._reaper.wait()
+            stop_process(self._reaper, term_s=2.0)
             self._reaper = None
 
     def __enter__(self) -> Cage:

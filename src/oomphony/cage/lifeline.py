@@ -10,9 +10,11 @@ between fork and prctl.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1
@@ -50,4 +52,43 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def stop_process(
+    proc: subprocess.Popen,
+    *,
+    ask: Callable[[], object] | None = None,
+    ask_s: float = 0.0,
+    term_s: float,
+    kill_s: float | None = None,
+    on_term: Callable[[], object] | None = None,
+) -> int | None:
+    """The graduated stop: ask (if `ask`), wait `ask_s`; SIGTERM, wait `term_s`; SIGKILL,
+    wait `kill_s` (None: until it is gone). Returns at once if the process has exited;
+    returns its exit status (None if it outlived the last wait). Never raises."""
+    if proc.poll() is not None:
+        return proc.returncode
+    if ask is not None:
+        with contextlib.suppress(OSError, ValueError):
+            ask()
+        if _waited(proc, ask_s):
+            return proc.returncode
+    if on_term is not None:
+        on_term()
+    with contextlib.suppress(OSError):
+        proc.terminate()
+    if _waited(proc, term_s):
+        return proc.returncode
+    with contextlib.suppress(OSError):
+        proc.kill()
+    _waited(proc, kill_s)
+    return proc.returncode
+
+
+def _waited(proc: subprocess.Popen, timeout_s: float | None) -> bool:
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return False
     return True

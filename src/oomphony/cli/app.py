@@ -19,7 +19,7 @@ from oomphony.show.runner import Director, Runner, RunOptions
 from oomphony.sources.base import Source
 from oomphony.sources.live import LivePlan, LiveSource
 from oomphony.trace.format import Trace, TraceWriter, read_trace, recorded_setlist, setlist_record
-from oomphony.units import GiB
+from oomphony.units import GiB, MiB
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ def _open_audio(args: argparse.Namespace, *, default_silent: bool, preset: str =
 
 # The simulator's cage when neither the command line nor the setlist gives one: the size
 # the talk was tried at on the developers' machines (a 512 MiB cage, 256 MiB of swap).
-SIM_MEMORY_B = 512 * 1024 * 1024
-SIM_SWAP_B = 256 * 1024 * 1024
+SIM_MEMORY_B = 512 * MiB
+SIM_SWAP_B = 256 * MiB
 # Headless, nobody can press a key: a setlist's "until key" waits this long instead.
 HEADLESS_KEY_WAIT_S = 5.0
 

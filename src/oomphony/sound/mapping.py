@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from oomphony.cues import Act, Cues
 from oomphony.frame import MemoryFrame, OomKill
 from oomphony.sound.params import SoundParams
-from oomphony.sound.presets import PAGE_B, PRESET_BY_NAME, STAGE, Preset
+from oomphony.sound.presets import PRESET_BY_NAME, STAGE, Preset
+from oomphony.units import PAGE_B
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()

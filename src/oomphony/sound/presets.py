@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-MIB = 1 << 20
-PAGE_B = 4096
+from oomphony.units import MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +64,8 @@ STAGE = Preset(
     master=0.8,
     bed_floor=0.006,
     bed_max=0.16,
-    rate_knee_bps=4 * MIB,
-    rate_full_bps=512 * MIB,
+    rate_knee_bps=4 * MiB,
+    rate_full_bps=512 * MiB,
     cutoff_empty_hz=9000.0,
     cutoff_full_hz=160.0,
     q_empty=0.707,
@@ -93,8 +92,8 @@ CLASSROOM = Preset(
     master=0.5,
     bed_floor=0.003,
     bed_max=0.08,
-    rate_knee_bps=4 * MIB,
-    rate_full_bps=512 * MIB,
+    rate_knee_bps=4 * MiB,
+    rate_full_bps=512 * MiB,
     cutoff_empty_hz=6000.0,
     cutoff_full_hz=300.0,
     q_empty=0.707,

@@ -28,7 +28,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from oomphony.cage.lifeline import die_with_parent, preexec
+from oomphony.cage.lifeline import die_with_parent, preexec, stop_process
 from oomphony.sound.params import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.shm import CALLBACKS, SIZE, SharedParams
 
@@ -227,18 +227,14 @@ class AudioProcess:
             return
         self._stopped = True
         atexit.unregister(self.stop)
-        with contextlib.suppress(OSError, ValueError):
-            self._conn.send("stop")
-        for step in (None, self.proc.terminate, self.proc.kill):
-            if step is not None:
-                if step is self.proc.terminate:
-                    log.warning("audio process did not stop when asked: terminating it")
-                step()
-            try:
-                self.proc.wait(timeout_s if step is None else 1.0)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(
+            self.proc,
+            ask=lambda: self._conn.send("stop"),
+            ask_s=timeout_s,
+            term_s=1.0,
+            kill_s=1.0,
+            on_term=lambda: log.warning("audio process did not stop when asked: terminating it"),
+        )
         self._conn.close()
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oomphony.cage.cage import HOW_SCOPE, Cage
+from oomphony.cage.lifeline import stop_process
 from oomphony.frame import AllocatorExit, OomKill
 from oomphony.sources.kclock import KmsgClock, kmsg_usec
 from oomphony.units import format_size
@@ -312,12 +313,7 @@ class KillWatch:
                     os.close(fd)
         self._eventfd = self._counter_fd = self._kmsg_fd = None
         if self._journal is not None:
-            self._journal.terminate()
-            try:
-                self._journal.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                self._journal.kill()
-                self._journal.wait()
+            stop_process(self._journal, term_s=1.0)
             if self._journal.stdout is not None:
                 self._journal.stdout.close()
             self._journal = None

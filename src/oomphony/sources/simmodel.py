@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 
 from oomphony.allocator.child import BURST_S
-from oomphony.units import GiB, MiB
+from oomphony.units import PAGE_B, GiB, MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +236,7 @@ class Model:
             self.sleeper_swap_b -= got
             self.sleeper_res_b += got
             r.swapin_b += got
-            r.majfaults += got / 4096
+            r.majfaults += got / PAGE_B
             r.some_s += dt * min(1.0, 0.9 * got / (p.swapin_bps * dt))
         # The allocator.
         if self.alive and self.usage_b > self.limit_b - self.wmark_min_b:  # restart, no room

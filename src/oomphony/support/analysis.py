@@ -11,8 +11,7 @@ from oomphony.cues import Cues
 from oomphony.frame import AllocState, CageMem, MachineMem, MemoryFrame, Pressure, Rates
 from oomphony.sound.mapping import map_frame
 from oomphony.sound.sinks import ClockedRenderer
-
-MIB = 1 << 20
+from oomphony.units import MiB
 
 
 def rms_db(x: np.ndarray) -> float:
@@ -49,9 +48,9 @@ def first_above(x: np.ndarray, threshold: float, start: int = 0) -> int | None:
 def frame_for(
     t_s: float,
     *,
-    limit_b: int = 256 * MIB,
+    limit_b: int = 256 * MiB,
     used_frac: float = 0.3,
-    cache_b: int = 64 * MIB,
+    cache_b: int = 64 * MiB,
     rate_bps: float = 0.0,
     swapout_bps: float | None = 0.0,
     swapin_bps: float | None = 0.0,
@@ -72,7 +71,7 @@ def frame_for(
     )
     cage = CageMem(
         limit_b=limit_b,
-        swap_limit_b=128 * MIB,
+        swap_limit_b=128 * MiB,
         usage_b=used,
         cache_b=cache_b,
         anon_b=max(0, used - cache_b),

@@ -11,6 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from oomphony.cage.lifeline import stop_process
 from oomphony.errors import AudioError
 from oomphony.sound.params import SAMPLE_RATE_HZ
 
@@ -41,12 +42,7 @@ def start(name: str, *, rate_hz: int = SAMPLE_RATE_HZ) -> subprocess.Popen:
 
 def stop(proc: subprocess.Popen, name: str) -> None:
     """Stop the server and remove the semaphores it and its clients leave behind."""
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    stop_process(proc, term_s=5.0, kill_s=5.0)
     shm, tmp = Path("/dev/shm"), Path("/tmp")
     for leftover in [*shm.glob(f"jack_sem.*_{name}_*"), *tmp.glob(f"jack_{name}_*")]:
         leftover.unlink(missing_ok=True)

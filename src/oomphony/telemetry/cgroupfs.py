@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from oomphony.telemetry.procfs import read_mounts
+
 DEFAULT_MOUNTS = Path("/proc/self/mounts")
 
 
@@ -33,19 +35,11 @@ def find_memory_controller(mounts: Path = DEFAULT_MOUNTS) -> MemoryController:
     """Read the mount table for a v1 memory hierarchy and a v2 unified hierarchy."""
     v1: Path | None = None
     v2: Path | None = None
-    try:
-        text = mounts.read_text()
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 4:
-            continue
-        where, fstype, options = parts[1], parts[2], parts[3].split(",")
-        if fstype == "cgroup" and "memory" in options and v1 is None:
-            v1 = Path(where)
-        elif fstype == "cgroup2" and v2 is None:
-            v2 = Path(where)
+    for m in read_mounts(mounts):
+        if m.fstype == "cgroup" and "memory" in m.options and v1 is None:
+            v1 = m.where
+        elif m.fstype == "cgroup2" and v2 is None:
+            v2 = m.where
     has_mem = False
     if v2 is not None:
         try:

@@ -245,3 +245,37 @@ class PreadFile:
             fd, self._fd = self._fd, None
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+# --- mounts ---------------------------------------------------------------------------
+
+MOUNTS = Path("/proc/self/mounts")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One line of /proc/self/mounts: where it is mounted, its type, its options."""
+
+    where: Path
+    fstype: str
+    options: tuple[str, ...]
+
+
+def parse_mounts(text: str) -> list[Mount]:
+    """The mount table's lines in order (`\\040` in a path is a space)."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        options = tuple(parts[3].split(",")) if len(parts) > 3 else ()
+        out.append(Mount(Path(parts[1].replace("\\040", " ")), parts[2], options))
+    return out
+
+
+def read_mounts(path: Path = MOUNTS) -> list[Mount]:
+    """The mount table, or [] if it cannot be read."""
+    try:
+        return parse_mounts(path.read_text())
+    except OSError:
+        return []

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +46,7 @@ from oomphony.telemetry.procfs import (
     parse_psi,
     vmstat_fields,
 )
+from oomphony.units import PAGE_B
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Sampler:
         page_size_b: int | None = None,
     ) -> None:
         self.proc_root = Path(proc_root)
-        self.page_size_b = page_size_b or os.sysconf("SC_PAGE_SIZE")
+        self.page_size_b = page_size_b or PAGE_B
         self.fallbacks: list[str] = []
         self._meminfo = PreadFile(self.proc_root / "meminfo")
         self._vmstat = PreadFile(self.proc_root / "vmstat")
