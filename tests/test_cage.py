@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from oomphony.cage import scope as userscope_mod
-from oomphony.cage.cage import HOW_SCOPE, HOW_V1, HOW_V2, Cage, default_sizes, remove_stale
+from oomphony.cage.cage import Cage
+from oomphony.cage.cgroupdir import remove_stale
+from oomphony.cage.methods import HOW_SCOPE, HOW_V1, HOW_V2
+from oomphony.cage.sizing import default_sizes
 from oomphony.errors import CageError, UsageError
 from oomphony.units import GiB, MiB
 

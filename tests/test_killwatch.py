@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from oomphony.cage.methods import V1Method
 from oomphony.frame import OomKill
 from oomphony.sources.killwatch import (
     KillWatch,
@@ -97,7 +98,7 @@ def test_context_and_kmsg_record() -> None:
 class _FakeCage:
     def __init__(self, path: Path) -> None:
         self.ref = CgroupRef(1, path)
-        self.how = "cgroup v1 (root)"
+        self.method = V1Method(path.parent)
 
 
 def _kmsg_line(text: str) -> bytes:

@@ -22,7 +22,7 @@ from pathlib import Path
 from oomphony import commands as c
 from oomphony.allocator import shm
 from oomphony.cage.cachefile import CACHE_DIRS, cache_file_path, remove_cache_files
-from oomphony.cage.cage import HOW_SCOPE, Cage
+from oomphony.cage.cage import Cage
 from oomphony.cage.lifeline import preexec, stop_process
 from oomphony.telemetry.procfs import read_mounts
 
@@ -157,9 +157,8 @@ class Allocator:
 
     @staticmethod
     def _cage_args(cage: Cage | None) -> list[str]:
-        if cage is None or cage.how == HOW_SCOPE:
-            return []
-        return ["--cgroup", str(cage.ref.path)]
+        where = None if cage is None else cage.method.child_cgroup(cage)
+        return [] if where is None else ["--cgroup", str(where)]
 
     def _start_sleeper(self, size_b: int) -> None:
         if self._sleeper is not None and self._sleeper.poll() is None:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from oomphony.cage.cachefile import remove_cache_files
-from oomphony.cage.cage import empty_and_remove
+from oomphony.cage.cgroupdir import empty_and_remove
 
 CHECK_S = 0.5  # how often the cgroup's existence is re-checked while the show lives
 

@@ -13,22 +13,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from oomphony.cage.sizing import GLOBAL_CACHE_CAP_B, resolve_sizes
 from oomphony.cli.inputs import check_paths, check_run_options
 from oomphony.errors import CageError, TraceError, UsageError
 from oomphony.show.runner import Director, Runner, RunOptions
 from oomphony.sources.base import Source
 from oomphony.sources.live import LivePlan, LiveSource
 from oomphony.trace.format import Trace, TraceWriter, read_trace, recorded_setlist, setlist_record
-from oomphony.units import GiB, MiB
+from oomphony.units import MiB
 
 log = logging.getLogger(__name__)
 
 # Live sampling rate: 100 Hz is what a full tick was measured at (~77 µs,
 # docs/architecture.md "Measured facts"), and twice the trace contract's 50 Hz minimum.
 LIVE_SAMPLE_HZ = 100.0
-# Without a cage the deliberate cache fill is capped: a machine-wide show fills the real
-# page cache, and a large fill only lengthens the overture.
-GLOBAL_CACHE_CAP_B = 1 * GiB
 
 
 def notice(text: str) -> None:
@@ -50,26 +48,6 @@ def confirm_global(args: argparse.Namespace) -> None:
     answer = input("Type 'yes' to go on: ").strip().lower()
     if answer != "yes":
         raise UsageError("--global not confirmed")
-
-
-def resolve_sizes(
-    memory_b: int | None, swap_b: int | None, *, global_: bool
-) -> tuple[int | None, int]:
-    """The cage's memory and swap: the user's, else the defaults of
-    docs/architecture.md "The cage". None = no cage."""
-    from oomphony.cage.cage import check_sizes, default_sizes
-    from oomphony.telemetry import read_meminfo
-
-    if global_:
-        if memory_b is not None or swap_b is not None:
-            raise UsageError("--global has no cage: --memory and --swap do not apply")
-        return None, 0
-    meminfo = read_meminfo()
-    d_mem, d_swap = default_sizes(meminfo)
-    mem = d_mem if memory_b is None else memory_b
-    swap = d_swap if swap_b is None else swap_b
-    check_sizes(mem, swap, meminfo)  # before anything is opened or started
-    return mem, swap
 
 
 def _open_audio(args: argparse.Namespace, *, default_silent: bool, preset: str = "stage"):

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from oomphony.cage.cage import HOW_SCOPE, Cage
+from oomphony.cage.cage import Cage
+from oomphony.cage.methods import ScopeMethod
 from oomphony.sources.killwatch import journal_kernel_readable
 from oomphony.telemetry.cgroupfs import find_memory_controller
 from oomphony.units import MiB, format_size
@@ -52,7 +53,7 @@ def check_cage() -> Check:
         return Check("cage", False, f"{ctl}; {err}", "--backend sim, or --global (no cage)")
     how = cage.how
     try:
-        if how == HOW_SCOPE:  # a scope exists only with a process in it: start one
+        if isinstance(cage.method, ScopeMethod):  # a scope exists only with a process in it
             _try_scope(cage)
     except OomphonyError as err:
         return Check("cage", False, f"{ctl}; {how}: {err}", "--backend sim, or --global")

@@ -77,15 +77,8 @@ class PlainDirector:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from oomphony.cli.app import (
-        GLOBAL_CACHE_CAP_B,
-        LIVE_SAMPLE_HZ,
-        _open_audio,
-        confirm_global,
-        notice,
-        resolve_sizes,
-        run_options,
-    )
+    from oomphony.cage.sizing import GLOBAL_CACHE_CAP_B, resolve_sizes
+    from oomphony.cli.app import LIVE_SAMPLE_HZ, _open_audio, confirm_global, notice, run_options
     from oomphony.cli.inputs import check_paths, check_record_options
     from oomphony.errors import UsageError
     from oomphony.show.runner import Runner, RunOptions
@@ -100,7 +93,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.cache is not None:
         cache_b = args.cache
     elif memory_b is not None:
-        from oomphony.cage.cage import cache_default_b
+        from oomphony.cage.sizing import cache_default_b
 
         cache_b = cache_default_b(memory_b)
     else:

@@ -37,6 +37,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from oomphony.cage.sizing import MIN_MEMORY_B
 from oomphony.cues import Act
 from oomphony.errors import SetlistError, UsageError
 from oomphony.show._lines import LineMap
@@ -51,7 +52,7 @@ from oomphony.show.values import (
     parse_until,
     show_value,
 )
-from oomphony.units import SWAP_HELP, MiB, parse_size, parse_swap
+from oomphony.units import SWAP_HELP, parse_size, parse_swap
 
 __all__ = [
     "ActSpec",
@@ -69,7 +70,6 @@ SHOW_KEYS = ("title", "description", "memory", "swap", "sound", "picture", "loop
 ACT_KEYS = ("name", "kind", "title", "caption", "explanation", "rate", "ramp", "hold",
             "release", "fill_cache", "sleeper", "wake", "until", "timeout", "sound",
             "picture")  # fmt: skip
-MIN_MEMORY_B = 16 * MiB  # the cage's own floor (oomphony.cage.MIN_MEMORY_B)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from oomphony.cage.cage import HOW_SCOPE, Cage
+from oomphony.cage.cage import Cage
 from oomphony.cage.lifeline import stop_process
 from oomphony.frame import AllocatorExit, OomKill
 from oomphony.sources.kclock import KmsgClock, kmsg_usec
@@ -150,7 +150,7 @@ class KillWatch:
         self._open_counter(vmstat_path)
         self.count = self._read_counter() or 0
         self._open_kernel_log(kmsg_path, use_journal)
-        if cage is not None and (cage.how == HOW_SCOPE or cage.ref.version == 2):
+        if cage is not None and cage.method.oomd_may_kill:
             self.oomd = oomd_running()
 
     # --- setup --------------------------------------------------------------------------
