@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _report import update_section
 
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 from oomphony.trace.summary import summarise
 
 CAGE_ARGS = ["--memory", "192MiB", "--swap", "64MiB", "--cache", "32MiB"]

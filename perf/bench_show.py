@@ -35,7 +35,7 @@ from _report import update_section
 
 from oomphony.frame import OomKill, PictureReport
 from oomphony.show.stats import percentile
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 
 RUNS = 10
 CONFIGS = (  # (label, driver, size)

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from oomphony.support.calibrate import measure
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 CAGES_MIB = (128, 192, 256)

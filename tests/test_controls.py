@@ -20,7 +20,7 @@ from oomphony.picture import Stage
 from oomphony.picture.display import DEFAULT_WINDOW
 from oomphony.sources.sim import SimSource
 from oomphony.support.demo import caged_frame
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 
 pytestmark = [
     pytest.mark.display,

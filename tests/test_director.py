@@ -22,11 +22,13 @@ from oomphony.frame import (
     MemoryFrame,
     OomKill,
 )
-from oomphony.show.director import NO_SWAP_NOTE, Director, initial_state, step
+from oomphony.show.director import NO_SWAP_NOTE, Director, step
 from oomphony.show.recognise import RecogState, recognise
 from oomphony.show.setlist import load_setlist, parse_setlist
+from oomphony.show.state import initial_state
 from oomphony.sources.sim import SimSource
-from oomphony.trace.format import TraceWriter, read_trace
+from oomphony.trace.reader import read_trace
+from oomphony.trace.writer import TraceWriter
 from oomphony.units import GiB, MiB
 
 HZ = 50.0

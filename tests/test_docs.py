@@ -14,12 +14,12 @@ import pytest
 
 from oomphony.cli import command as cli
 from oomphony.cues import Act
-from oomphony.frame import _EVENT_TYPES
 from oomphony.picture import stage as picture_stage
 from oomphony.picture.keys import CONTROLS, map_key
 from oomphony.show.setlist import ACT_KEYS, SHOW_KEYS, parse_setlist
 from oomphony.show.values import METRICS
 from oomphony.sound.presets import PRESETS as SOUND_PRESETS
+from oomphony.trace.format import _EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 
 from oomphony.cage.methods import V1Method
 from oomphony.frame import OomKill
-from oomphony.sources.killwatch import (
-    KillWatch,
-    classify_exit,
-    kmsg_message,
-    parse_context_line,
-    parse_kill_line,
-)
+from oomphony.sources.kernlog import kmsg_message, parse_context_line, parse_kill_line
+from oomphony.sources.killwatch import KillWatch, classify_exit
 from oomphony.telemetry.cgroupfs import CgroupRef
 
 MEMCG = (

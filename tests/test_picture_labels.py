@@ -30,7 +30,8 @@ from oomphony.sources.base import Origin
 from oomphony.sources.replay import ReplaySource, recorded_origin
 from oomphony.sources.sim import SimSource
 from oomphony.support.demo import act_cues, caged_frame, kill_cues
-from oomphony.trace.format import Trace, TraceWriter
+from oomphony.trace.reader import Trace
+from oomphony.trace.writer import TraceWriter
 from oomphony.units import MiB
 
 SHIPPED = Path(__file__).parent.parent / "assets" / "traces" / "cage-256MiB.jsonl"

@@ -18,7 +18,7 @@ import pytest
 
 from oomphony.frame import EndEvent, OomKill
 from oomphony.telemetry.cgroupfs import find_memory_controller
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 from oomphony.trace.summary import summarise
 
 RECORD_ARGS = ["--memory", "192MiB", "--swap", "64MiB", "--cache", "64MiB", "--rate", "150MiB/s"]

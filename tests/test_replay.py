@@ -18,7 +18,7 @@ from oomphony.frame import ActEvent, AllocatorExit, OomKill
 from oomphony.show.director import Director
 from oomphony.show.setlist import load_setlist
 from oomphony.sources.replay import ReplaySource
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 from oomphony.units import MiB
 
 

@@ -16,7 +16,7 @@ from oomphony.cli.command import build_parser
 from oomphony.cues import Act
 from oomphony.frame import ActEvent, AllocatorExit, OomKill
 from oomphony.show.setlist import load_setlist
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
 

@@ -11,7 +11,8 @@ from oomphony.show.director import Director
 from oomphony.show.runner import Runner, RunOptions
 from oomphony.show.setlist import load_setlist
 from oomphony.sources.sim import SimSource
-from oomphony.trace.format import TraceWriter, read_trace
+from oomphony.trace.reader import read_trace
+from oomphony.trace.writer import TraceWriter
 from oomphony.units import MiB
 
 

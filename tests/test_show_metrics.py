@@ -21,7 +21,8 @@ from oomphony.show.setlist import load_setlist
 from oomphony.show.stats import BUDGET_MS, FrameStats, percentile
 from oomphony.sources.kclock import KmsgClock, kmsg_usec
 from oomphony.sources.sim import SimSource
-from oomphony.trace.format import TraceWriter, read_trace
+from oomphony.trace.reader import read_trace
+from oomphony.trace.writer import TraceWriter
 from oomphony.units import MiB
 
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}

@@ -25,7 +25,7 @@ from oomphony.commands import (
 from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
 from oomphony.sources.sim import SimParams, SimSource
 from oomphony.support.calibrate import conditions, measure, predict
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 from oomphony.units import GiB, MiB
 
 KERNEL_LINE = re.compile(

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from oomphony.support.calibrate import MILESTONES, conditions, errors, measure
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 from oomphony.units import MiB
 
 GRID = Path(__file__).resolve().parents[1] / "assets/traces/grid"

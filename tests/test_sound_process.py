@@ -445,7 +445,8 @@ def test_failed_callbacks_reach_the_trace_and_one_notice(tmp_path: Path) -> None
     from oomphony.sound.engine import Engine
     from oomphony.sound.shm import SharedParams
     from oomphony.sources.sim import SimSource
-    from oomphony.trace.format import TraceWriter, read_trace
+    from oomphony.trace.reader import read_trace
+    from oomphony.trace.writer import TraceWriter
 
     shared = SharedParams.in_process()
     engine = Engine(shared, SR)

@@ -20,7 +20,7 @@ from oomphony.sound.params import SAMPLE_RATE_HZ
 from oomphony.sound.presets import PRESET_BY_NAME
 from oomphony.sound.voices import STING_PEAK
 from oomphony.support.analysis import count_clicks, first_above, rms_db
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 
 SR = SAMPLE_RATE_HZ
 TRACE = Path(__file__).resolve().parents[1] / "assets" / "traces" / "cage-256MiB.jsonl"

@@ -19,10 +19,10 @@ from oomphony.frame import (
     OomKill,
     Pressure,
     Rates,
-    frame_from_dict,
-    frame_to_dict,
 )
-from oomphony.trace.format import TraceWriter, read_trace, recorded_setlist, setlist_record
+from oomphony.trace.format import frame_from_dict, frame_to_dict, recorded_setlist, setlist_record
+from oomphony.trace.reader import read_trace
+from oomphony.trace.writer import TraceWriter
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "traces" / "cage-256MiB.jsonl"
 

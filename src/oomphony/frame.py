@@ -5,14 +5,13 @@ the sound only read them. Units are in the field names (`_b` bytes, `_bps` bytes
 second, `_ps` per second, `_s` seconds); PSI stall values are fractions of the interval
 (0..1). A value a machine cannot provide is `None`, never a made-up zero.
 
-`frame_to_dict` / `frame_from_dict` and the event equivalents are the trace format of
-docs/trace-format.md: the dict keys are the contract, the dataclasses are the code's view.
+The trace format (docs/trace-format.md) is trace/format.py: its dict keys are the
+contract, these dataclasses are the code's view.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,62 +204,3 @@ class EndEvent:
 
 
 Event = OomKill | AllocatorExit | ActEvent | AudioReport | PictureReport | EndEvent
-_EVENT_TYPES: dict[str, type] = {
-    "oom_kill": OomKill,
-    "allocator_exit": AllocatorExit,
-    "act": ActEvent,
-    "audio": AudioReport,
-    "picture": PictureReport,
-    "end": EndEvent,
-}
-
-
-# --- trace dict form (docs/trace-format.md) ---------------------------------------------
-
-
-def frame_to_dict(frame: MemoryFrame) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "t": round(frame.t_s, 4),
-        "machine": asdict(frame.machine),
-        "cage": asdict(frame.cage) if frame.cage is not None else None,
-        "alloc": asdict(frame.alloc),
-        "rates": asdict(frame.rates),
-        "psi": asdict(frame.psi),
-    }
-    if frame.sleeper is not None:
-        d["sleeper"] = asdict(frame.sleeper)
-    return d
-
-
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    names = {f.name for f in fields(cls) if f.init}
-    return cls(**{k: v for k, v in data.items() if k in names})
-
-
-def frame_from_dict(d: dict[str, Any]) -> MemoryFrame:
-    """Inverse of `frame_to_dict`. Unknown keys are ignored (the format may grow)."""
-    return MemoryFrame(
-        t_s=float(d["t"]),
-        machine=_build(MachineMem, d["machine"]),
-        cage=_build(CageMem, d["cage"]) if d.get("cage") else None,
-        alloc=_build(AllocState, d["alloc"]),
-        rates=_build(Rates, d.get("rates") or {}) if d.get("rates") else NO_RATES,
-        psi=_build(Pressure, d.get("psi") or {}) if d.get("psi") else NO_PRESSURE,
-        sleeper=_build(AllocState, d["sleeper"]) if d.get("sleeper") else None,
-    )
-
-
-def event_to_dict(ev: Event) -> dict[str, Any]:
-    d = asdict(ev)
-    d["t"] = round(d.pop("t_s"), 4)
-    return {"t": d.pop("t"), "event": d.pop("event"), **d}
-
-
-def event_from_dict(d: dict[str, Any]) -> Event | None:
-    """Inverse of `event_to_dict`; None for an event kind this version does not know."""
-    cls = _EVENT_TYPES.get(d.get("event", ""))
-    if cls is None:
-        return None
-    data = dict(d)
-    data["t_s"] = float(data.pop("t"))
-    return _build(cls, data)

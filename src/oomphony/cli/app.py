@@ -19,7 +19,9 @@ from oomphony.errors import CageError, TraceError, UsageError
 from oomphony.show.runner import Director, Runner, RunOptions
 from oomphony.sources.base import Source
 from oomphony.sources.live import LivePlan, LiveSource
-from oomphony.trace.format import Trace, TraceWriter, read_trace, recorded_setlist, setlist_record
+from oomphony.trace.format import recorded_setlist, setlist_record
+from oomphony.trace.reader import Trace, read_trace
+from oomphony.trace.writer import TraceWriter
 from oomphony.units import MiB
 
 log = logging.getLogger(__name__)
@@ -243,8 +245,6 @@ def prepare_run(
 
             source = ReplaySource(args.trace, replayed)
             source.start()
-        if trace is not None:
-            trace.options["backend"] = state["backend"]  # auto: what it turned out to be
         director = SetlistDirector(
             setlist,
             has_swap=_has_swap(state["backend"], source),

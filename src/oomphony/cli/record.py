@@ -83,7 +83,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from oomphony.errors import UsageError
     from oomphony.show.runner import Runner, RunOptions
     from oomphony.sources.live import LivePlan, LiveSource
-    from oomphony.trace.format import TraceWriter
+    from oomphony.trace.writer import TraceWriter
 
     check_record_options(args)
     check_paths(argparse.Namespace(record=args.file, audio_out=args.audio_out))
@@ -165,7 +165,7 @@ def _cage_desc(memory_b: int | None, swap_b: int | None) -> str:
 
 
 def _print_summary(path: str, audio: Any) -> None:
-    from oomphony.trace.format import read_trace
+    from oomphony.trace.reader import read_trace
     from oomphony.trace.summary import summarise
 
     trace = read_trace(path)

@@ -30,7 +30,7 @@ from oomphony.frame import (
 )
 from oomphony.show.stats import FrameGC, FrameStats
 from oomphony.sources.base import Source
-from oomphony.trace.format import TraceWriter
+from oomphony.trace.writer import TraceWriter
 
 log = logging.getLogger(__name__)
 
@@ -338,9 +338,10 @@ class Runner:
             source: Source | None = None
             try:
                 source, director = make_show()
-                if self.trace is not None and self.trace.cage is None:
+                if self.trace is not None:
                     describe = getattr(source, "describe_cage", None)
-                    self.trace.cage = describe() if describe else None
+                    cage = describe() if describe and self.trace.cage is None else None
+                    self.trace.describe_source(source.origin.kind, cage)
                 result = self.run_show(source, director)
             except Exception as err:
                 if not loop:

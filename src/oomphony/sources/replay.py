@@ -18,7 +18,7 @@ from oomphony.commands import Command
 from oomphony.errors import TraceError
 from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
 from oomphony.sources.base import Origin
-from oomphony.trace.format import Trace, read_trace
+from oomphony.trace.reader import Trace, read_trace
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from oomphony.commands import FillCache, SetRate
 from oomphony.frame import Event, MemoryFrame, OomKill
 from oomphony.sources.sim import SimParams, SimSource
-from oomphony.trace.format import read_trace
+from oomphony.trace.reader import read_trace
 from oomphony.units import KiB, MiB
 
 DRAINED_FRACTION = 0.1  # the cache is "drained" below 10 % of its peak

@@ -5,27 +5,34 @@ Written line by line and flushed, so a show killed mid-run leaves a trace that r
 up to its last whole line. The header says what produced the trace: the host, the cage,
 the setlist (its name and its whole TOML text, so a replay plays the same acts) and the
 run's options. Traces from before those fields replay as they always did.
+
+This module is the format: the header's parts and the dict form of frames and events.
+Writing: trace/writer.py; reading: trace/reader.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Any
+from dataclasses import asdict, fields
+from typing import Any
 
-from oomphony import __version__
-from oomphony.errors import TraceError
 from oomphony.frame import (
+    NO_PRESSURE,
+    NO_RATES,
+    ActEvent,
+    AllocatorExit,
+    AllocState,
+    AudioReport,
+    CageMem,
+    EndEvent,
     Event,
+    MachineMem,
     MemoryFrame,
-    event_from_dict,
-    event_to_dict,
-    frame_from_dict,
-    frame_to_dict,
+    OomKill,
+    PictureReport,
+    Pressure,
+    Rates,
 )
 
 TRACE_VERSION = 1
@@ -58,98 +65,61 @@ def recorded_setlist(header: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-class TraceWriter:
-    """Opened at once, so an unwritable path fails before the show starts. The header is
-    written with the first line, once the cage (known only after it is made) is set;
-    `setlist` and `options` are set by whoever assembles the run, before that."""
+# --- the dict form of frames and events (docs/trace-format.md) --------------------------
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        try:
-            self._fh: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
-        except OSError as err:
-            raise TraceError(f"cannot write trace {self.path}: {err.strerror}") from err
-        self.cage: dict[str, Any] | None = None
-        self.setlist: dict[str, str] | None = None
-        self.options: dict[str, Any] = {}
-        self._started = datetime.now(UTC).isoformat(timespec="seconds")
-        self._header_done = False
-
-    def _line(self, obj: dict[str, Any]) -> None:
-        if self._fh is None:
-            return
-        if not self._header_done:
-            self._header_done = True
-            header = {
-                "oomphony_trace": TRACE_VERSION,
-                "started": self._started,
-                "host": host_info(),
-                "cage": self.cage,
-                "oomphony": __version__,
-                "setlist": self.setlist,
-                "options": self.options,
-            }
-            self._fh.write(json.dumps(header, separators=(",", ":")) + "\n")
-        self._fh.write(json.dumps(obj, separators=(",", ":")) + "\n")
-        self._fh.flush()
-
-    def frame(self, frame: MemoryFrame) -> None:
-        self._line(frame_to_dict(frame))
-
-    def event(self, ev: Event) -> None:
-        self._line(event_to_dict(ev))
-
-    def close(self) -> None:
-        if self._fh is not None and not self._header_done:
-            self._line({"t": 0.0, "event": "end", "reason": "nothing recorded"})
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+_EVENT_TYPES: dict[str, type] = {
+    "oom_kill": OomKill,
+    "allocator_exit": AllocatorExit,
+    "act": ActEvent,
+    "audio": AudioReport,
+    "picture": PictureReport,
+    "end": EndEvent,
+}
 
 
-@dataclass
-class Trace:
-    header: dict[str, Any]
-    frames: list[MemoryFrame] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    truncated: bool = False  # the last line was cut off (the show was killed mid-write)
+def frame_to_dict(frame: MemoryFrame) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "t": round(frame.t_s, 4),
+        "machine": asdict(frame.machine),
+        "cage": asdict(frame.cage) if frame.cage is not None else None,
+        "alloc": asdict(frame.alloc),
+        "rates": asdict(frame.rates),
+        "psi": asdict(frame.psi),
+    }
+    if frame.sleeper is not None:
+        d["sleeper"] = asdict(frame.sleeper)
+    return d
 
 
-def read_trace(path: str | os.PathLike[str]) -> Trace:
-    """Read a whole trace. A malformed header or a broken line in the middle is a
-    TraceError (one clear line); a cut-off last line is tolerated and flagged."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as err:
-        raise TraceError(f"cannot read trace {p}: {err.strerror}") from err
-    lines = raw.decode("utf-8", errors="replace").split("\n")
-    complete_last = raw.endswith(b"\n")
-    if not lines or not lines[0].strip():
-        raise TraceError(f"{p}: empty file, not an oomphony trace")
-    try:
-        header = json.loads(lines[0])
-    except json.JSONDecodeError:
-        raise TraceError(f"{p}:1: not an oomphony trace (the first line is not JSON)") from None
-    if not isinstance(header, dict) or header.get("oomphony_trace") != TRACE_VERSION:
-        raise TraceError(f"{p}:1: not an oomphony trace (no 'oomphony_trace': 1 header)")
-    trace = Trace(header=header)
-    body = lines[1:]
-    for i, line in enumerate(body, start=2):
-        if not line.strip():
-            continue
-        is_last = i - 2 == len(body) - 1
-        try:
-            obj = json.loads(line)
-            if "event" in obj:
-                ev = event_from_dict(obj)
-                if ev is not None:
-                    trace.events.append(ev)
-            else:
-                trace.frames.append(frame_from_dict(obj))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-            if is_last and not complete_last:
-                trace.truncated = True
-                break
-            raise TraceError(f"{p}:{i}: malformed trace line") from None
-    return trace
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    names = {f.name for f in fields(cls) if f.init}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def frame_from_dict(d: dict[str, Any]) -> MemoryFrame:
+    """Inverse of `frame_to_dict`. Unknown keys are ignored (the format may grow)."""
+    return MemoryFrame(
+        t_s=float(d["t"]),
+        machine=_build(MachineMem, d["machine"]),
+        cage=_build(CageMem, d["cage"]) if d.get("cage") else None,
+        alloc=_build(AllocState, d["alloc"]),
+        rates=_build(Rates, d.get("rates") or {}) if d.get("rates") else NO_RATES,
+        psi=_build(Pressure, d.get("psi") or {}) if d.get("psi") else NO_PRESSURE,
+        sleeper=_build(AllocState, d["sleeper"]) if d.get("sleeper") else None,
+    )
+
+
+def event_to_dict(ev: Event) -> dict[str, Any]:
+    d = asdict(ev)
+    d["t"] = round(d.pop("t_s"), 4)
+    return {"t": d.pop("t"), "event": d.pop("event"), **d}
+
+
+def event_from_dict(d: dict[str, Any]) -> Event | None:
+    """Inverse of `event_to_dict`; None for an event kind this version does not know."""
+    cls = _EVENT_TYPES.get(d.get("event", ""))
+    if cls is None:
+        return None
+    data = dict(d)
+    data["t_s"] = float(data.pop("t"))
+    return _build(cls, data)

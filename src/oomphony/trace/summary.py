@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oomphony.frame import AllocatorExit, OomKill
-from oomphony.trace.format import Trace
+from oomphony.trace.reader import Trace
 from oomphony.units import format_size
 
 # The cache counts as "drained" once it has fallen by this much from its peak: the
