@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pygame
 
@@ -177,3 +178,65 @@ def draw_caption(surface: pygame.Surface, lines: Page, palette: Palette) -> None
             surface, ln.text, ln.px, color, ln.rect.topleft, role=ln.role, bold=ln.bold,
             shadow=True,
         )  # fmt: skip
+
+
+# Unattended (kiosk, headless) a paged caption turns by itself: a slow reader's pace
+# (2.5 words a second, a class reading along) plus a moment, never under PAGE_MIN_S.
+PAGE_WORDS_PER_S = 2.5
+PAGE_MIN_S = 6.0
+
+
+class CaptionPager:
+    """The caption's pages for the words and the layout now, and which one shows: new
+    words start on their first page; unattended, the pages turn by themselves."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._key: tuple | None = None
+        self._pages: tuple[Page, ...] = ()
+        self._words: tuple[str, str] | None = None
+        self.page = 0
+        self.age_s = 0.0
+
+    def invalidate(self) -> None:
+        """The layout changed: lay the pages out again."""
+        self._key = None
+
+    def pages(
+        self, title: str, body: str, layout: Layout, *, classroom: bool, badge: Any
+    ) -> tuple[Page, ...]:
+        """The pages as laid out now (each: title, body lines, page marker); `badge` (a
+        picture/badge.py Badge, or None) keeps its box free."""
+        key = (title, body, layout.size, classroom, badge)
+        if (title, body) != self._words:  # new words start on their first page
+            self._words, self.page, self.age_s = (title, body), 0, 0.0
+        if key != self._key:
+            self._key = key
+            self._pages = caption_pages(
+                title,
+                body,
+                layout,
+                classroom=classroom,
+                reserve=badge.box if badge is not None else None,
+            )
+            self.page = min(self.page, len(self._pages) - 1)
+        return self._pages
+
+    def turn(self, dt_s: float, pages: tuple[Page, ...], *, auto: bool) -> None:
+        self.age_s += dt_s
+        if not auto or len(pages) < 2:
+            return
+        words = sum(len(ln.text.split()) for ln in pages[self.page] if ln.role == "body")
+        if self.age_s >= max(PAGE_MIN_S, words / PAGE_WORDS_PER_S + 2.0):
+            self.page = (self.page + 1) % len(pages)  # unattended: round and round
+            self.age_s = 0.0
+
+    def next_page(self, n_pages: int) -> bool:
+        """Turn to the next page; False on the last one."""
+        if self.page + 1 < n_pages:
+            self.page += 1
+            self.age_s = 0.0
+            return True
+        return False

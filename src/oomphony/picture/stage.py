@@ -19,7 +19,7 @@ from oomphony.frame import MemoryFrame
 from oomphony.picture import text
 from oomphony.picture.arena import ArenaParts, arena_parts
 from oomphony.picture.badge import Badge, badge_layout, draw_badge
-from oomphony.picture.captions import Page, caption_pages, draw_caption
+from oomphony.picture.captions import CaptionPager, Page, draw_caption
 from oomphony.picture.gauges import Smoother, draw_gauges, gauge_rows
 from oomphony.picture.hud import HudInfo, draw_help, draw_hud
 from oomphony.picture.killscreen import (
@@ -41,10 +41,6 @@ from oomphony.units import format_size
 log = logging.getLogger(__name__)
 
 KILL_SCREEN_MIN_S = 6.0  # the kill screen stays this long even if the act moves on
-# Unattended (kiosk, headless) a paged caption turns by itself: a slow reader's pace
-# (2.5 words a second, a class reading along) plus a moment, never under PAGE_MIN_S.
-PAGE_WORDS_PER_S = 2.5
-PAGE_MIN_S = 6.0
 PRESETS = PICTURE_PRESETS
 _ACT_LABEL = {
     Act.ATTRACT: "attract",
@@ -85,6 +81,7 @@ class Stage:
         self.origin = Origin("live")
         self.noise = NoiseField(seed)
         self._regions_key: tuple | None = None
+        self.pager = CaptionPager()
         self.kill_shown_t_s: float | None = None
         self.history = History()
         self.smoother = Smoother()
@@ -109,7 +106,7 @@ class Stage:
         self.rammap.set_geometry(
             fit_grid(self.layout.ram_map, RAM_CELLS_TARGET), self.layout.swap_map
         )
-        self._caption_key: tuple | None = None
+        self.pager.invalidate()
         self._badge_key: tuple | None = None
         self._warm_kill_screen()
 
@@ -141,11 +138,8 @@ class Stage:
         self.history.clear()
         self.smoother.clear()
         self.rammap.reset()
-        self._caption_key = None
+        self.pager.reset()
         self._kill_key: tuple | None = None
-        self.page = 0
-        self.page_age_s = 0.0
-        self._page_words: tuple[str, str] | None = None
 
     def update(self, dt_s: float, frame: MemoryFrame, cues: Cues) -> None:
         dt_s = max(0.0, float(dt_s))
@@ -166,23 +160,16 @@ class Stage:
         self._turn_pages(dt_s)
 
     def _turn_pages(self, dt_s: float) -> None:
-        pages = self.caption_pages()
-        self.page_age_s += dt_s
-        if not self.auto_page or len(pages) < 2:
-            return
-        words = sum(len(ln.text.split()) for ln in pages[self.page] if ln.role == "body")
-        if self.page_age_s >= max(PAGE_MIN_S, words / PAGE_WORDS_PER_S + 2.0):
-            self.page = (self.page + 1) % len(pages)  # unattended: round and round
-            self.page_age_s = 0.0
+        self.pager.turn(dt_s, self.caption_pages(), auto=self.auto_page)
 
     def next_page(self) -> bool:
         """The next key: turn the caption's page; False on its last page (the key then
         moves the show to the next act)."""
-        if self.page + 1 < len(self.caption_pages()):
-            self.page += 1
-            self.page_age_s = 0.0
-            return True
-        return False
+        return self.pager.next_page(len(self.caption_pages()))
+
+    @property
+    def page(self) -> int:
+        return self.pager.page
 
     def _track_run(self, frame: MemoryFrame) -> None:
         a, run = frame.alloc, self.run
@@ -255,24 +242,11 @@ class Stage:
         if c:
             body = c.explanation if classroom and c.explanation else c.caption
         badge = self.badge()
-        key = (title, body, self.size, classroom, badge)
-        if (title, body) != self._page_words:  # new words start on their first page
-            self._page_words, self.page, self.page_age_s = (title, body), 0, 0.0
-        if key != self._caption_key:
-            self._caption_key = key
-            self._caption = caption_pages(
-                title,
-                body,
-                self.layout,
-                classroom=classroom,
-                reserve=badge.box if badge is not None else None,
-            )
-            self.page = min(self.page, len(self._caption) - 1)
-        return self._caption
+        return self.pager.pages(title, body, self.layout, classroom=classroom, badge=badge)
 
     def caption_lines(self) -> Page:
         """The caption's current page (title, then body lines, then the page marker)."""
-        return self.caption_pages()[self.page]
+        return self.caption_pages()[self.pager.page]
 
     # --- drawing ----------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ beyond the non-blocking reads of the source.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import select
 import time
@@ -26,18 +25,14 @@ from oomphony.frame import (
     Event,
     MemoryFrame,
     OomKill,
-    PictureReport,
 )
-from oomphony.show.stats import FrameGC, FrameStats
+from oomphony.show.stats import FrameGC, FrameStats, KillScreenTimer, picture_report
 from oomphony.sources.base import Source
 from oomphony.trace.writer import TraceWriter
 
 log = logging.getLogger(__name__)
 
 KEEP_RESULTS = 100
-# An oom_kill event waits in the runner (with the trace lines after it) until its kill
-# screen is on the display, for `screen_ms`; written without it after this long.
-KILL_SCREEN_WAIT_S = 3.0
 WAKE_MARGIN_S = 0.002  # the frame wait wakes this early from select and lets tick finish
 
 
@@ -106,8 +101,7 @@ class Runner:
         self.gc = FrameGC()
         self.stats = FrameStats(self.opt.fps)
         self.last_kill: OomKill | None = None  # with its latencies, for the HUD
-        self._held: list[Event | MemoryFrame] | None = None  # trace lines behind a kill
-        self._kills: list[tuple[OomKill, float]] = []  # (kill, monotonic when known)
+        self._timer = KillScreenTimer(self._write_line)  # holds trace lines behind a kill
         self._tick_s = 0.0  # monotonic time of the last frame tick
 
     # -- one show -------------------------------------------------------------------
@@ -207,55 +201,28 @@ class Runner:
 
     def _write(self, item: Event | MemoryFrame) -> None:
         """A trace line, held back while a kill waits for its kill screen."""
+        if self.trace is not None:
+            self._timer.write(item)
+
+    def _write_line(self, item: Event | MemoryFrame) -> None:
         if self.trace is None:
             return
-        if self._held is not None:
-            self._held.append(item)
-        elif isinstance(item, MemoryFrame):
+        if isinstance(item, MemoryFrame):
             self.trace.frame(item)
         else:
             self.trace.event(item)
 
     def _kill_known(self, ev: OomKill, now_t_s: float) -> None:
-        """The source reported a kill: the show knew at the event's time (it may have
-        waited a few ms between the counter and the kernel's line)."""
         self.last_kill = ev
-        if self.view is None:
-            return
-        waited = max(0.0, now_t_s - ev.t_s)
-        known = time.monotonic() - waited
-        log.info("OOM kill reported %.1f ms after the show knew of it", waited * 1e3)
-        self._kills.append((ev, known))
-        if self._held is None and self.trace is not None:
-            self._held = []
+        if self.view is not None:
+            self._timer.known(ev, now_t_s, hold=self.trace is not None)
 
     def _kill_screen_check(self, *, give_up: bool = False) -> None:
-        """After a flip: a kill whose screen is now shown gets its `screen_ms`; when no
-        kill is waiting any more, the held trace lines are written."""
-        if not self._kills:
-            return
-        now = time.monotonic()
         shown = getattr(getattr(self.view, "stage", None), "kill_shown_t_s", None)
-        done: dict[int, OomKill] = {}
-        for ev, known in self._kills:
-            if shown is not None and shown == ev.t_s:
-                log.info("kill screen flipped; that frame took %.1f ms", self.stats.times_ms[-1])
-                done[id(ev)] = dataclasses.replace(ev, screen_ms=round((now - known) * 1e3, 2))
-            elif give_up or now - known > KILL_SCREEN_WAIT_S:
-                done[id(ev)] = ev
-        if not done:
-            return
-        self._kills = [k for k in self._kills if id(k[0]) not in done]
-        for new in done.values():
+        last_ms = self.stats.times_ms[-1] if self.stats.times_ms else 0.0
+        for new in self._timer.check(shown, last_ms, give_up=give_up):
             if self.last_kill is not None and self.last_kill.t_s == new.t_s:
                 self.last_kill = new
-        held = [done.get(id(x), x) for x in self._held or []]
-        if self._kills:
-            self._held = held
-            return
-        self._held = None
-        for item in held:
-            self._write(item)
 
     def _wait_for_frame(self, source: Source, fps: int) -> bool:
         """Sleep toward the next frame, but wake at once when the source's kill detectors
@@ -275,16 +242,11 @@ class Runner:
         return bool(ready)
 
     def _picture_report(self, t_s: float) -> None:
-        """The show's `picture` event: its frames and where it was shown."""
-        s = self.stats.summary()
-        if s is None or self.trace is None:
+        if self.trace is None:
             return
-        describe = getattr(getattr(self.view, "display", None), "describe", None)
-        driver, size = describe() if describe is not None else ("", (0, 0))
-        report = PictureReport(
-            t_s, s.frames, s.p50_ms, s.p99_ms, s.max_ms, s.over_budget, s.dropped, driver, size
-        )
-        self.trace.event(report)
+        report = picture_report(self.stats, t_s, self.view)
+        if report is not None:
+            self.trace.event(report)
 
     def _hud_fields(self, source: Source) -> dict[str, Any]:
         underflows = self.audio.counters()[0] if self.audio is not None else 0

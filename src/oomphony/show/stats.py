@@ -4,14 +4,28 @@ collector kept out of its frames.
 `FrameStats` keeps each frame's time (the work from events to flip) and the gaps
 between frames; `summary()` is the trace's `picture` event, `hud()` what the presenter
 HUD shows. `FrameGC` freezes everything alive after start-up and runs small collections
-between frames, where they cost idle time instead of a frame. Pygame-free.
+between frames, where they cost idle time instead of a frame. `KillScreenTimer` times
+each kill's screen (the `screen_ms` of docs/trace-format.md). Pygame-free.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import logging
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from oomphony.frame import Event, MemoryFrame, OomKill, PictureReport
+
+log = logging.getLogger(__name__)
+
+# An oom_kill event waits (with the trace lines after it) until its kill screen is on
+# the display, for `screen_ms`; written without it after this long.
+KILL_SCREEN_WAIT_S = 3.0
 
 BUDGET_MS = 1000.0 / 60.0  # a frame's share of a 60 Hz display
 DROP_GAP = 1.5  # a gap between frames of this many periods or more missed a slot
@@ -120,3 +134,73 @@ class FrameGC:
         if self._was_enabled:
             gc.enable()
         self._was_enabled = None
+
+
+class KillScreenTimer:
+    """From the moment the show knew of a kill to the flip of its kill-screen frame.
+
+    While a kill waits for its screen, the trace lines after it are held (`write`), so
+    its event can be written with `screen_ms`; when no kill waits any more they are
+    written in order. `write_line` writes one line to the trace."""
+
+    def __init__(self, write_line: Callable[[Event | MemoryFrame], None]) -> None:
+        self._write_line = write_line
+        self._held: list[Event | MemoryFrame] | None = None
+        self._kills: list[tuple[OomKill, float]] = []  # (kill, monotonic when known)
+
+    def write(self, item: Event | MemoryFrame) -> None:
+        """A trace line, held back while a kill waits for its kill screen."""
+        if self._held is not None:
+            self._held.append(item)
+        else:
+            self._write_line(item)
+
+    def known(self, ev: OomKill, now_t_s: float, *, hold: bool) -> None:
+        """The source reported a kill: the show knew at the event's time (it may have
+        waited a few ms between the counter and the kernel's line)."""
+        waited = max(0.0, now_t_s - ev.t_s)
+        known = time.monotonic() - waited
+        log.info("OOM kill reported %.1f ms after the show knew of it", waited * 1e3)
+        self._kills.append((ev, known))
+        if self._held is None and hold:
+            self._held = []
+
+    def check(
+        self, shown_t_s: float | None, last_frame_ms: float, *, give_up: bool = False
+    ) -> list[OomKill]:
+        """After a flip: a kill whose screen is now shown gets its `screen_ms`; when no
+        kill is waiting any more, the held trace lines are written. Returns the kills
+        settled now (with their `screen_ms` where measured)."""
+        if not self._kills:
+            return []
+        now = time.monotonic()
+        done: dict[int, OomKill] = {}
+        for ev, known in self._kills:
+            if shown_t_s is not None and shown_t_s == ev.t_s:
+                log.info("kill screen flipped; that frame took %.1f ms", last_frame_ms)
+                done[id(ev)] = dataclasses.replace(ev, screen_ms=round((now - known) * 1e3, 2))
+            elif give_up or now - known > KILL_SCREEN_WAIT_S:
+                done[id(ev)] = ev
+        if not done:
+            return []
+        self._kills = [k for k in self._kills if id(k[0]) not in done]
+        held = [done.get(id(x), x) for x in self._held or []]
+        if self._kills:
+            self._held = held
+        else:
+            self._held = None
+            for item in held:
+                self.write(item)
+        return list(done.values())
+
+
+def picture_report(stats: FrameStats, t_s: float, view: Any) -> PictureReport | None:
+    """The show's `picture` event: its frames and where it was shown."""
+    s = stats.summary()
+    if s is None:
+        return None
+    describe = getattr(getattr(view, "display", None), "describe", None)
+    driver, size = describe() if describe is not None else ("", (0, 0))
+    return PictureReport(
+        t_s, s.frames, s.p50_ms, s.p99_ms, s.max_ms, s.over_budget, s.dropped, driver, size
+    )
