@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from oomphony.commands import Command, FillCache, Hold, Ramp, SetRate, StartSleeper, WakeSleeper
+from oomphony.commands import (
+    Action,
+    Command,
+    FillCache,
+    Hold,
+    Ramp,
+    SetRate,
+    StartSleeper,
+    WakeSleeper,
+)
 from oomphony.cues import Act, Cues
 from oomphony.frame import (
     ActEvent,
@@ -43,7 +52,7 @@ def run_show(
     memory_b: int = 512 * MiB,
     swap_b: int = 256 * MiB,
     seed: int = 0,
-    keys: Callable[[Cues], tuple[str, ...]] = lambda cues: (),
+    keys: Callable[[Cues], tuple[Action, ...]] = lambda cues: (),
     max_s: float = 900.0,
     key_wait_s: float | None = None,
 ) -> tuple[Director, list[Command]]:
@@ -116,12 +125,12 @@ def test_bundled_setlists_end_to_end(tmp_path: Path, name: str, min_s: float, ma
 def test_classroom_waits_for_a_key_between_acts(tmp_path: Path) -> None:
     waits: list[float] = []
 
-    def keys(cues: Cues) -> tuple[str, ...]:
+    def keys(cues: Cues) -> tuple[Action, ...]:
         # The last act waits for a key; the others end on their own, then pause.
         if cues.paused or cues.act_name == "epilogue":
             waits.append(cues.t_s)
             if len(waits) % 100 == 0:  # two seconds of waiting, then the teacher presses
-                return ("next",)
+                return (Action.NEXT_ACT,)
         return ()
 
     director, sent = run_show("classroom", tmp_path / "t.jsonl", keys=keys)
@@ -225,7 +234,7 @@ def drive(
     director: Director,
     frames: list[MemoryFrame],
     events: dict[int, list[Event]] | None = None,
-    keys: dict[int, tuple[str, ...]] | None = None,
+    keys: dict[int, tuple[Action, ...]] | None = None,
 ) -> tuple[list[Cues], list[Command], list[ActEvent]]:
     cues_l: list[Cues] = []
     cmds: list[Command] = []
@@ -275,8 +284,8 @@ def test_early_kill_jumps_to_the_kill_act() -> None:
 def test_keys_pause_rate_and_next() -> None:
     d = Director(parse_setlist(SHORT, where="s.toml", name="s"), has_swap=True)
     frames = [frame(i * 0.1, anon=10 * MiB) for i in range(10)]
-    keys = {1: ("pause",), 2: ("pause",), 3: ("rate_up",), 4: ("rate_down", "rate_down"),
-            5: ("next",)}  # fmt: skip
+    keys = {1: (Action.PAUSE,), 2: (Action.PAUSE,), 3: (Action.RATE_UP,),
+            4: (Action.RATE_DOWN, Action.RATE_DOWN), 5: (Action.NEXT_ACT,)}  # fmt: skip
     cues, cmds, acts = drive(d, frames, keys=keys)
     assert cmds[0] == SetRate(10 * MiB)
     assert cmds[1:6] == [Hold(), SetRate(10 * MiB), SetRate(15 * MiB), SetRate(10 * MiB),
@@ -292,7 +301,7 @@ def test_pause_resumes_a_ramp_where_it_was() -> None:
     text = text.replace('"0MiB/s"', '"1MiB/s"')
     d = Director(parse_setlist(text, where="s.toml", name="s"), has_swap=True)
     frames = [frame(i * 1.0, anon=10 * MiB) for i in range(8)]
-    _, cmds, _ = drive(d, frames, keys={4: ("pause",), 6: ("pause",)})
+    _, cmds, _ = drive(d, frames, keys={4: (Action.PAUSE,), 6: (Action.PAUSE,)})
     assert cmds[0] == Ramp(1 * MiB, 10 * MiB, 10.0)
     assert cmds[1] == Hold()
     resumed = cmds[2]

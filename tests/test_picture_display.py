@@ -15,8 +15,9 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import pygame
 import pytest
 
+from oomphony.commands import Action
 from oomphony.errors import DisplayError
-from oomphony.picture import CONTROLS, Action, Display, controls_markdown, dri_status
+from oomphony.picture import CONTROLS, Display, controls_markdown, dri_status
 from oomphony.picture.keys import HoldToQuit, map_key
 
 

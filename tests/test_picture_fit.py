@@ -17,7 +17,8 @@ import pygame
 import pytest
 from test_picture_labels import SHIPPED, draw, settle
 
-from oomphony.cues import Act, Cues
+from oomphony.commands import Action
+from oomphony.cues import Act, Cues, Status
 from oomphony.frame import OomKill
 from oomphony.picture import Display, Stage, text
 from oomphony.picture.captions import page_mark
@@ -141,7 +142,7 @@ def test_every_word_of_every_act_reaches_the_room(size, origin):
 
 def test_a_long_explanation_pages_with_the_next_key():
     """Through pygame's real event queue (dummy driver): → turns the page, and only on
-    the last page goes on to the runner as "next" (the next act)."""
+    the last page goes on to the runner as Action.NEXT_ACT (the next act)."""
     sl = load_setlist("classroom")
     act = max(sl.acts, key=lambda a: len(a.explanation))
     cues = Cues(1.0, act.kind, act.name, act.title, act.caption, act.explanation,
@@ -151,14 +152,14 @@ def test_a_long_explanation_pages_with_the_next_key():
         stage = Stage(display.size, preset="classroom")
         view = View(display, stage)
         frame = caged_frame(1.0, cache_b=80 * MiB)
-        view.frame(0.0, frame, cues, {})
+        view.frame(0.0, frame, cues, Status())
         pages = len(stage.caption_pages())
         assert pages >= 2, "the longest classroom explanation pages at 1024×768"
         for n in range(1, pages + 1):
             assert stage.page == n - 1
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT))
-            names = view.frame(0.02, frame, cues, {})
-            assert names == ([] if n < pages else ["next"]), n
+            passed = view.frame(0.02, frame, cues, Status())
+            assert passed == ([] if n < pages else [Action.NEXT_ACT]), n
     finally:
         display.close()
 

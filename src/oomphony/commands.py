@@ -7,6 +7,7 @@ its model; replay ignores them. Rates are bytes per second, sizes bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +66,26 @@ class Restart:
 Command = (
     SetRate | Ramp | Hold | Release | FillCache | StartSleeper | WakeSleeper | KillNow | Restart
 )
+
+
+# --- the presenter's actions (a key press, in picture/keys.py) -------------------------
+
+
+class Action(Enum):
+    PAUSE = "pause"
+    RATE_UP = "rate_up"
+    RATE_DOWN = "rate_down"
+    NEXT_ACT = "next_act"
+    KILL = "kill"
+    RESTART = "restart"
+    MUTE = "mute"
+    HUD = "hud"
+    FULLSCREEN = "fullscreen"
+    HELP = "help"
+    QUIT = "quit"
+    RESIZE = "resize"  # the display changed size: call Stage.resize(display.size)
+
+
+# The actions the director acts on; the runner does KILL, RESTART, MUTE and QUIT itself,
+# the view HUD, HELP, FULLSCREEN and RESIZE.
+DIRECTOR_ACTIONS = frozenset({Action.PAUSE, Action.RATE_UP, Action.RATE_DOWN, Action.NEXT_ACT})

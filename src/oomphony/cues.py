@@ -44,3 +44,19 @@ class Cues:
     sound_preset: str = "stage"
     picture_preset: str = "stage"
     notes: tuple[str, ...] = field(default=())  # e.g. "no swap on this machine: act skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What the runner tells the picture each frame for the presenter's HUD."""
+
+    audio: str = ""  # e.g. "jack 48 kHz", "off (--no-audio)", "muted · …"
+    underflows: int = 0
+    backend: str = ""  # live | sim | replay
+    cage: str = ""  # e.g. "256 MiB + 512 MiB swap (cgroup v1)" or "none (global)"
+    fallbacks: tuple[str, ...] = ()
+    frame_p99_ms: float | None = None  # over the last 10 s
+    dropped: int = 0  # frame slots missed this show
+    kill_detect_ms: float | None = None  # the last OOM kill: kernel → show knew
+    kill_screen_ms: float | None = None  # show knew → kill screen on the display
+    has_kill: bool = False

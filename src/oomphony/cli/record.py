@@ -12,7 +12,7 @@ import argparse
 from dataclasses import dataclass, replace
 from typing import Any
 
-from oomphony.commands import Command
+from oomphony.commands import Action, Command
 from oomphony.cues import Act, Cues
 from oomphony.frame import ActEvent, AllocatorExit, Event, MemoryFrame, OomKill
 from oomphony.units import MiB, format_size
@@ -39,7 +39,11 @@ class PlainDirector:
     _exit_t: float | None = None
 
     def step(
-        self, frame: MemoryFrame, events: list[Event], dt_s: float, keys: tuple[str, ...]
+        self,
+        frame: MemoryFrame,
+        events: list[Event],
+        dt_s: float,
+        actions: tuple[Action, ...] = (),
     ) -> tuple[Cues, list[Command], list[ActEvent]]:
         cues = self._cues or Cues(
             t_s=frame.t_s,

@@ -5,9 +5,10 @@ a window, the whole screen, a kiosk or a bare console and turns key presses into
 `Action`s. See keys.CONTROLS for the live controls.
 """
 
+from oomphony.commands import Action
 from oomphony.picture.display import Display, dri_status
 from oomphony.picture.hud import HudInfo
-from oomphony.picture.keys import CONTROLS, Action, controls_markdown
+from oomphony.picture.keys import CONTROLS, controls_markdown
 from oomphony.picture.stage import Stage
 
 __all__ = ["CONTROLS", "Action", "Display", "HudInfo", "Stage", "controls_markdown", "dri_status"]

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pygame
 
+from oomphony.commands import Action
 from oomphony.errors import DisplayError
-from oomphony.picture.keys import QUIT_KEYS, Action, HoldToQuit, map_key
+from oomphony.picture.keys import QUIT_KEYS, HoldToQuit, map_key
 
 log = logging.getLogger(__name__)
 

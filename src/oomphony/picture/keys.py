@@ -6,26 +6,11 @@ function of a key press; `HoldToQuit` is a small state machine in seconds.
 
 from __future__ import annotations
 
-from enum import Enum
-
 import pygame
 
+from oomphony.commands import Action
+
 KIOSK_HOLD_S = 2.0  # kiosk: Q or Esc must be held this long to quit
-
-
-class Action(Enum):
-    PAUSE = "pause"
-    RATE_UP = "rate_up"
-    RATE_DOWN = "rate_down"
-    NEXT_ACT = "next_act"
-    KILL = "kill"
-    RESTART = "restart"
-    MUTE = "mute"
-    HUD = "hud"
-    FULLSCREEN = "fullscreen"
-    HELP = "help"
-    QUIT = "quit"
-    RESIZE = "resize"  # the display changed size: call Stage.resize(display.size)
 
 
 CONTROLS: tuple[tuple[str, str], ...] = (

@@ -2,36 +2,28 @@
 
 `View.frame` runs one picture frame (events → update → draw → flip) and returns the
 live-control actions as the runner's action names. The next key turns the caption's
-page first, and only on its last page becomes the runner's "next" (the next act).
+page first, and only on its last page goes on to the runner (the next act).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pygame
 
-from oomphony.cues import Act, Cues
+from oomphony.commands import Action
+from oomphony.cues import Act, Cues, Status
 from oomphony.frame import MemoryFrame
-from oomphony.picture import Action, Display, HudInfo, Stage
+from oomphony.picture import Display, HudInfo, Stage
 from oomphony.picture.display import HEADLESS_DRIVERS
 from oomphony.sources.base import Origin
 
 log = logging.getLogger(__name__)
 
-_NAMES = {
-    Action.PAUSE: "pause",
-    Action.RATE_UP: "rate_up",
-    Action.RATE_DOWN: "rate_down",
-    Action.NEXT_ACT: "next",
-    Action.KILL: "kill",
-    Action.RESTART: "restart",
-    Action.MUTE: "mute",
-    Action.QUIT: "quit",
-}
+_VIEW_ACTIONS = (Action.HUD, Action.HELP, Action.RESIZE, Action.FULLSCREEN)  # not passed on
 # How long into an act its screenshot is taken (show seconds): long enough for the act's
 # look to settle; the kill screen types the kernel's line out (~2 s for a 180-character line).
 SHOT_DELAY_S = {Act.KILL: 2.6}
@@ -84,11 +76,10 @@ class View:
         """The source's origin, handed down by the runner: sim and replay are labelled."""
         self.stage.set_origin(origin)
 
-    def frame(
-        self, dt_s: float, frame: MemoryFrame, cues: Cues, hud_fields: dict[str, Any]
-    ) -> list[str]:
+    def frame(self, dt_s: float, frame: MemoryFrame, cues: Cues, status: Status) -> list[Action]:
+        """One picture frame; returns the presenter's actions for the runner."""
         started = time.perf_counter()
-        names: list[str] = []
+        passed: list[Action] = []
         for action in self.display.poll(time.monotonic()):
             if action is Action.HUD:
                 self.hud_on = not self.hud_on
@@ -98,30 +89,17 @@ class View:
                 self.stage.resize(self.display.size)
             elif action is Action.NEXT_ACT and self.stage.next_page():
                 continue  # the explanation's next page, before the next act
-            elif action in _NAMES:
-                names.append(_NAMES[action])
+            elif action not in _VIEW_ACTIONS:
+                passed.append(action)
         self.stage.update(dt_s, frame, cues)
         hud = None
         if self.hud_on:
-            hud = HudInfo(
-                fps=self.clock.get_fps(),
-                frame_ms=self._frame_ms,
-                audio=hud_fields.get("audio", ""),
-                underflows=hud_fields.get("underflows", 0),
-                backend=hud_fields.get("backend", ""),
-                cage=hud_fields.get("cage", ""),
-                fallbacks=hud_fields.get("fallbacks", ()),
-                frame_p99_ms=hud_fields.get("frame_p99_ms"),
-                dropped=hud_fields.get("dropped", 0),
-                kill_detect_ms=hud_fields.get("kill_detect_ms"),
-                kill_screen_ms=hud_fields.get("kill_screen_ms"),
-                has_kill=hud_fields.get("has_kill", False),
-            )
+            hud = HudInfo(fps=self.clock.get_fps(), frame_ms=self._frame_ms, **asdict(status))
         self.stage.draw(self.display.surface, hud, self.help_on)
         self.display.flip()
         self._maybe_screenshot(cues)
         self._frame_ms = (time.perf_counter() - started) * 1000
-        return names
+        return passed
 
     def _maybe_screenshot(self, cues: Cues) -> None:
         """With --screenshots: one PNG per act, taken once the act has settled."""

@@ -1,6 +1,6 @@
 """The director: a pure state machine that runs a setlist against telemetry.
 
-`step(state, frame, events, dt_s, keys=...) -> (state, cues, commands, act_events)`.
+`step(state, frame, events, dt_s, actions=...) -> (state, cues, commands, act_events)`.
 It enters acts (issuing their allocator commands), ends them on their `until` trigger,
 owns the allocator's rate (so the pause and rate keys become commands), and recognises the
 acts from telemetry (`recognise.py`), emitting both kinds of `act` events for the trace.
@@ -17,6 +17,7 @@ import logging
 from dataclasses import replace
 
 from oomphony.commands import (
+    Action,
     Command,
     FillCache,
     Hold,
@@ -213,24 +214,24 @@ def _follow_kernel(
     return _enter(state, later[0], frame, out, acts) if later else state
 
 
-def _on_keys(
+def _on_actions(
     state: DirectorState,
-    keys: tuple[str, ...],
+    actions: tuple[Action, ...],
     frame: MemoryFrame,
     out: list[Command],
     acts: list[ActEvent],
 ) -> DirectorState:
-    for key in keys:
+    for action in actions:
         if state.finished:
             break
-        if key == "next":
+        if action is Action.NEXT_ACT:
             state = _enter(state, state.act_index + 1, frame, out, acts)
-        elif key == "pause" and not state.between:
+        elif action is Action.PAUSE and not state.between:
             state = replace(state, paused=not state.paused)
             out.extend([Hold()] if state.paused else _resume(state))
-        elif key in ("rate_up", "rate_down"):
+        elif action in (Action.RATE_UP, Action.RATE_DOWN):
             rate = state.current_rate_bps
-            if key == "rate_up":
+            if action is Action.RATE_UP:
                 rate = rate * RATE_STEP if rate > 0 else RATE_FIRST_FRACTION * frame.limit_b
             else:
                 rate = rate / RATE_STEP
@@ -238,7 +239,7 @@ def _on_keys(
             if not (state.paused or state.between):
                 out.append(SetRate(rate))
         else:
-            log.debug("key %r ignored by the director", key)
+            log.debug("action %r ignored by the director", action)
     return state
 
 
@@ -248,7 +249,7 @@ def step(
     events: list[Event],
     dt_s: float,
     *,
-    keys: tuple[str, ...] = (),
+    actions: tuple[Action, ...] = (),
 ) -> tuple[DirectorState, Cues, list[Command], list[ActEvent]]:
     out: list[Command] = []
     acts: list[ActEvent] = []
@@ -266,12 +267,12 @@ def step(
     elif state.between and state.key_wait_s is not None:
         state = replace(state, wait_clock_s=state.wait_clock_s + dt_s)
         if state.wait_clock_s >= state.key_wait_s:
-            keys = (*keys, "next")
+            actions = (*actions, Action.NEXT_ACT)
     state = _on_events(state, events, frame, out, acts)
     for ev in recognised:
         if ev.kind in (Act.CACHE.value, Act.SWAP.value):
             state = _follow_kernel(state, Act(ev.kind), frame, out, acts)
-    state = _on_keys(state, keys, frame, out, acts)
+    state = _on_actions(state, actions, frame, out, acts)
     if not (state.finished or state.paused or state.between):
         state = _check_triggers(state, frame, out, acts)
     return state, _cues(state, frame, events, acts), out, acts
@@ -314,7 +315,11 @@ class Director:
         return self.state.finished
 
     def step(
-        self, frame: MemoryFrame, events: list[Event], dt_s: float, keys: tuple[str, ...] = ()
+        self,
+        frame: MemoryFrame,
+        events: list[Event],
+        dt_s: float,
+        actions: tuple[Action, ...] = (),
     ) -> tuple[Cues, list[Command], list[ActEvent]]:
-        self.state, cues, commands, acts = step(self.state, frame, events, dt_s, keys=keys)
+        self.state, cues, commands, acts = step(self.state, frame, events, dt_s, actions=actions)
         return cues, commands, acts

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from oomphony.commands import Command, KillNow
-from oomphony.cues import Act, Cues
+from oomphony.commands import DIRECTOR_ACTIONS, Action, Command, KillNow
+from oomphony.cues import Act, Cues, Status
 from oomphony.frame import (
     ActEvent,
     AudioReport,
@@ -40,7 +40,7 @@ class Director(Protocol):
     finished: bool
 
     def step(
-        self, frame: MemoryFrame, events: list[Event], dt_s: float, keys: tuple[str, ...]
+        self, frame: MemoryFrame, events: list[Event], dt_s: float, actions: tuple[Action, ...]
     ) -> tuple[Cues, list[Command], list[ActEvent]]: ...
 
 
@@ -136,15 +136,15 @@ class Runner:
         substep = source.name != "live"
         t = target = 0.0
         next_frame_t = 0.0
-        keys: tuple[str, ...] = ()
+        pressed: tuple[Action, ...] = ()
         picture_dt = 0.0
         while True:
             while True:
                 step_dt = min(frame_period, target - t) if substep else target - t
                 t = t + step_dt if target - t > 1e-9 else target
                 frame, events = source.step(t + self.clock_offset_s)
-                cues, commands, acts = director.step(frame, events, step_dt, keys)
-                keys = ()
+                cues, commands, acts = director.step(frame, events, step_dt, pressed)
+                pressed = ()
                 for cmd in commands:
                     source.command(cmd)
                 result.events.extend(events)
@@ -167,10 +167,10 @@ class Runner:
                 self.audio.update(t + self.clock_offset_s, frame, cues)
             if self.view is not None:
                 started, t0 = time.monotonic(), time.perf_counter()
-                actions = self.view.frame(picture_dt, frame, cues, self._hud_fields(source))
+                actions = self.view.frame(picture_dt, frame, cues, self._status(source))
                 self.stats.add(started, (time.perf_counter() - t0) * 1000.0)
                 self._kill_screen_check()
-                keys = self._act_on(actions, source)
+                pressed = self._act_on(actions, source)
             if self.quit or self._restart:
                 result.reason = "quit" if self.quit else "restart"
                 self._restart = False
@@ -248,40 +248,41 @@ class Runner:
         if report is not None:
             self.trace.event(report)
 
-    def _hud_fields(self, source: Source) -> dict[str, Any]:
+    def _status(self, source: Source) -> Status:
         underflows = self.audio.counters()[0] if self.audio is not None else 0
         kill = self.last_kill
-        return {
-            "audio": ("muted · " if self.muted else "")
+        return Status(
+            audio=("muted · " if self.muted else "")
             + (self.audio.status if self.audio is not None else "off (--no-audio)"),
-            "underflows": underflows,
-            "backend": self.backend,
-            "cage": self.cage_desc,
-            "fallbacks": tuple(source.fallbacks),
-            "frame_p99_ms": self.stats.recent_p99_ms,
-            "dropped": self.stats.dropped,
-            "kill_detect_ms": kill.detect_ms if kill is not None else None,
-            "kill_screen_ms": kill.screen_ms if kill is not None else None,
-            "has_kill": kill is not None,
-        }
+            underflows=underflows,
+            backend=self.backend,
+            cage=self.cage_desc,
+            fallbacks=tuple(source.fallbacks),
+            frame_p99_ms=self.stats.recent_p99_ms,
+            dropped=self.stats.dropped,
+            kill_detect_ms=kill.detect_ms if kill is not None else None,
+            kill_screen_ms=kill.screen_ms if kill is not None else None,
+            has_kill=kill is not None,
+        )
 
-    def _act_on(self, actions: list[str], source: Source | None) -> tuple[str, ...]:
-        """Turn picture actions into director keys or direct commands (none without a
-        source: the attract screen between kiosk shows)."""
-        keys: list[str] = []
+    def _act_on(self, actions: list[Action], source: Source | None) -> tuple[Action, ...]:
+        """The presenter's actions: the director's are returned for its next step; K
+        becomes a command to the source (none without a source: the attract screen
+        between kiosk shows); restart, mute and quit are the runner's."""
+        for_director: list[Action] = []
         for a in actions:
-            if a in ("pause", "rate_up", "rate_down", "next"):
-                keys.append(a)
-            elif a == "kill" and source is not None:
+            if a in DIRECTOR_ACTIONS:
+                for_director.append(a)
+            elif a is Action.KILL and source is not None:
                 source.command(KillNow())
-            elif a == "restart":
+            elif a is Action.RESTART:
                 self._restart = True
-            elif a == "mute" and self.audio is not None:
+            elif a is Action.MUTE and self.audio is not None:
                 self.muted = not self.muted
                 self.audio.set_muted(self.muted)
-            elif a == "quit":
+            elif a is Action.QUIT:
                 self.quit = True
-        return tuple(keys)
+        return tuple(for_director)
 
     # -- many shows (kiosk) -----------------------------------------------------------
 
@@ -344,7 +345,7 @@ class Runner:
             caption="The Linux memory manager, performed live. The next show starts soon.",
         )
         while t < self.opt.attract_s and not self.quit:
-            self._act_on(self.view.frame(0.0, last.last_frame, cues, {}), None)
+            self._act_on(self.view.frame(0.0, last.last_frame, cues, Status()), None)
             t += self.view.tick(self.opt.fps) * self.opt.speed
         self.clock_offset_s += t
         self.view.reset()
