@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oomphony.show.setlist import Setlist, bundled_names, load_setlist
+from oomphony.show.library import bundled_names, load_setlist
+from oomphony.show.setlist import Setlist
 from oomphony.support import jackdummy
 from oomphony.support.analysis import rms_db
 

@@ -32,8 +32,9 @@ from oomphony.frame import (
     OomKill,
 )
 from oomphony.show.director import NO_SWAP_NOTE, Director, step
+from oomphony.show.library import load_setlist
 from oomphony.show.recognise import RecogState, recognise
-from oomphony.show.setlist import load_setlist, parse_setlist
+from oomphony.show.setlist import parse_setlist
 from oomphony.show.state import initial_state
 from oomphony.sources.sim import SimSource
 from oomphony.trace.reader import read_trace

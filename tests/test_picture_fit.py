@@ -24,7 +24,7 @@ from oomphony.picture import Display, Stage, text
 from oomphony.picture.captions import page_mark
 from oomphony.picture.palette import get_palette
 from oomphony.picture.view import View
-from oomphony.show.setlist import bundled_names, load_setlist
+from oomphony.show.library import bundled_names, load_setlist
 from oomphony.sources.base import Origin
 from oomphony.sources.replay import ReplaySource
 from oomphony.support.demo import KERNEL_LINE, caged_frame

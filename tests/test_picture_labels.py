@@ -24,8 +24,8 @@ from oomphony.picture.killscreen import FLASH_S
 from oomphony.picture.palette import get_palette
 from oomphony.picture.view import View
 from oomphony.show.director import Director
+from oomphony.show.library import load_setlist
 from oomphony.show.runner import Runner, RunOptions
-from oomphony.show.setlist import load_setlist
 from oomphony.sources.base import Origin
 from oomphony.sources.replay import ReplaySource, recorded_origin
 from oomphony.sources.sim import SimSource

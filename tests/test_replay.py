@@ -16,7 +16,7 @@ from oomphony.commands import SetRate
 from oomphony.errors import TraceError
 from oomphony.frame import ActEvent, AllocatorExit, OomKill
 from oomphony.show.director import Director
-from oomphony.show.setlist import load_setlist
+from oomphony.show.library import load_setlist
 from oomphony.sources.replay import ReplaySource
 from oomphony.trace.reader import read_trace
 from oomphony.units import MiB

@@ -11,11 +11,10 @@ import psutil
 import pytest
 from test_record import leftover_cgroups
 
-from oomphony.cli.app import setlist_text
 from oomphony.cli.command import build_parser
 from oomphony.cues import Act
 from oomphony.frame import ActEvent, AllocatorExit, OomKill
-from oomphony.show.setlist import load_setlist
+from oomphony.show.library import load_setlist, setlist_text
 from oomphony.trace.reader import read_trace
 
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}

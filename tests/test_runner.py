@@ -8,8 +8,8 @@ import pytest
 
 from oomphony.frame import ActEvent, MemoryFrame
 from oomphony.show.director import Director
+from oomphony.show.library import load_setlist
 from oomphony.show.runner import Runner, RunOptions
-from oomphony.show.setlist import load_setlist
 from oomphony.sources.sim import SimSource
 from oomphony.trace.reader import read_trace
 from oomphony.trace.writer import TraceWriter

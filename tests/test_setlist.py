@@ -15,15 +15,8 @@ from oomphony.cli.command import main
 from oomphony.cues import PICTURE_PRESETS, Act
 from oomphony.errors import SetlistError
 from oomphony.picture.stage import PRESETS as STAGE_PRESETS
-from oomphony.show.setlist import (
-    ACT_KEYS,
-    SetlistProblems,
-    bundled_names,
-    bundled_setlists,
-    load_setlist,
-    parse_setlist,
-    parse_setlist_bytes,
-)
+from oomphony.show.library import bundled_names, bundled_setlists, load_setlist, parse_setlist_bytes
+from oomphony.show.setlist import ACT_KEYS, SetlistProblems, parse_setlist
 from oomphony.sound.output import AudioOutput
 from oomphony.sound.presets import PRESET_BY_NAME, PRESETS
 from oomphony.units import MiB

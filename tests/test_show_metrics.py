@@ -16,8 +16,8 @@ from test_record import leftover_cgroups
 
 from oomphony.frame import OomKill, PictureReport
 from oomphony.show.director import Director
+from oomphony.show.library import load_setlist
 from oomphony.show.runner import Runner, RunOptions
-from oomphony.show.setlist import load_setlist
 from oomphony.show.stats import BUDGET_MS, FrameStats, percentile
 from oomphony.sources.kclock import KmsgClock, kmsg_usec
 from oomphony.sources.sim import SimSource

@@ -440,8 +440,8 @@ def test_failed_callbacks_reach_the_trace_and_one_notice(tmp_path: Path) -> None
     flags = SimpleNamespace(output_underflow=False)
     from oomphony.frame import AudioReport
     from oomphony.show.director import Director
+    from oomphony.show.library import load_setlist
     from oomphony.show.runner import Runner, RunOptions
-    from oomphony.show.setlist import load_setlist
     from oomphony.sound.engine import Engine
     from oomphony.sound.shm import SharedParams
     from oomphony.sources.sim import SimSource

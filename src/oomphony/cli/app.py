@@ -9,17 +9,15 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from oomphony.cage.sizing import GLOBAL_CACHE_CAP_B, resolve_sizes
 from oomphony.cli.inputs import check_paths, check_run_options
 from oomphony.errors import CageError, TraceError, UsageError
+from oomphony.show.library import choose_setlist
 from oomphony.show.runner import Director, Runner, RunOptions
 from oomphony.sources.base import Source
 from oomphony.sources.live import LivePlan, LiveSource
-from oomphony.trace.format import recorded_setlist, setlist_record
 from oomphony.trace.reader import Trace, read_trace
 from oomphony.trace.writer import TraceWriter
 from oomphony.units import MiB
@@ -124,33 +122,6 @@ def run_options(args: argparse.Namespace, command: str, backend: str) -> dict[st
         if hasattr(args, attr):
             opts[key] = getattr(args, attr)
     return opts
-
-
-def setlist_text(name_or_path: str) -> str:
-    """The TOML text of a setlist `load_setlist` accepted (a file, else a bundled one)."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or "/" in name_or_path or p.is_file():
-        return p.read_bytes().decode("utf-8")
-    return (resources.files("oomphony") / "setlists" / f"{name_or_path}.toml").read_text("utf-8")
-
-
-DEFAULT_SETLIST = "talk"
-
-
-def choose_setlist(name: str | None, replayed: Trace | None, trace_path: str | None = None):
-    """(Setlist, the header's record of it, taken from the trace?). A named setlist wins;
-    a replay without one plays the setlist its trace recorded; else `talk` (also for a
-    trace recorded before traces named their setlist)."""
-    from oomphony.show.setlist import load_setlist, parse_setlist
-
-    rec = recorded_setlist(replayed.header) if replayed is not None and name is None else None
-    if rec is not None:
-        where = f"{trace_path} (its setlist {rec['name']})"
-        setlist = parse_setlist(rec["toml"], where=where, name=rec["name"])
-        return setlist, rec, True
-    name = name or DEFAULT_SETLIST
-    setlist = load_setlist(name)
-    return setlist, setlist_record(setlist.name, setlist.path, setlist_text(name)), False
 
 
 def _read_replay(path: str) -> Trace:

@@ -240,14 +240,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return doctor(sys.stdout)
     if args.command == "setlists":
-        from oomphony.show.setlist import bundled_setlists
+        from oomphony.show.library import bundled_setlists
 
         for name, description in bundled_setlists():
             print(f"{name:<12} {description}")
         return EXIT_OK
     if args.command == "check":
         from oomphony.errors import SetlistError
-        from oomphony.show.setlist import load_setlist
+        from oomphony.show.library import load_setlist
 
         status = EXIT_OK
         for path in args.files:

@@ -33,13 +33,11 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from oomphony.cage.sizing import MIN_MEMORY_B
 from oomphony.cues import Act
-from oomphony.errors import SetlistError, UsageError
+from oomphony.errors import UsageError
 from oomphony.show._lines import LineMap
 from oomphony.show.values import (
     UNTIL_HELP,
@@ -62,7 +60,6 @@ __all__ = [
     "Setlist",
     "SetlistProblems",
     "Until",
-    "load_setlist",
 ]
 
 SHOW_KEYS = ("title", "description", "memory", "swap", "sound", "picture", "loop",
@@ -327,44 +324,3 @@ def parse_setlist(text: str, *, where: str, name: str) -> Setlist:
         path=where,
         **header,
     )
-
-
-def parse_setlist_bytes(raw: bytes, *, where: str, name: str) -> Setlist:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise SetlistError(f"{where}:{line}: not UTF-8 text (byte {err.start})") from None
-    return parse_setlist(text, where=where, name=name)
-
-
-def _bundled_dir() -> Any:
-    return resources.files("oomphony") / "setlists"
-
-
-def bundled_names() -> list[str]:
-    return sorted(p.name[:-5] for p in _bundled_dir().iterdir() if p.name.endswith(".toml"))
-
-
-def load_setlist(name_or_path: str) -> Setlist:
-    """A bundled setlist by name, or a file by path. SetlistError otherwise."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or "/" in name_or_path or p.is_file():
-        try:
-            raw = p.read_bytes()
-        except OSError as err:
-            raise SetlistError(f"{name_or_path}: cannot read setlist: {err.strerror}") from err
-        return parse_setlist_bytes(raw, where=name_or_path, name=p.stem)
-    names = bundled_names()
-    if name_or_path not in names:
-        raise SetlistError(
-            f"unknown setlist {name_or_path!r}; bundled setlists: {', '.join(names)} "
-            "(or give a .toml file)"
-        )
-    raw = (_bundled_dir() / f"{name_or_path}.toml").read_bytes()
-    return parse_setlist_bytes(raw, where=f"setlists/{name_or_path}.toml", name=name_or_path)
-
-
-def bundled_setlists() -> list[tuple[str, str]]:
-    """(name, one-line description) of every bundled setlist."""
-    return [(name, load_setlist(name).description) for name in bundled_names()]
