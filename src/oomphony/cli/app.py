@@ -77,12 +77,6 @@ SIM_SWAP_B = 256 * MiB
 HEADLESS_KEY_WAIT_S = 5.0
 
 
-def _machine_has_swap() -> bool:
-    from oomphony.telemetry import read_meminfo
-
-    return read_meminfo().get("SwapTotal", 0) > 0
-
-
 def _setlist_cache_b(setlist, memory_b: int) -> int:
     """The largest page-cache fill a setlist asks for, in bytes of this cage."""
     wants = [a.fill_cache for a in setlist.acts if a.fill_cache is not None]
@@ -218,7 +212,7 @@ def prepare_run(
             source.start()
         director = SetlistDirector(
             setlist,
-            has_swap=_has_swap(state["backend"], source),
+            has_swap=source.has_swap,
             key_wait_s=None if interactive else HEADLESS_KEY_WAIT_S,
         )
         return source, director
@@ -283,14 +277,6 @@ def _start_live(args, setlist, memory_arg, swap_arg, state):
     for line in source.fallbacks:
         notice(line)
     return source
-
-
-def _has_swap(backend: str, source) -> bool:
-    if backend == "live":
-        return _machine_has_swap() and (source.plan.swap_b > 0 or source.plan.memory_b is None)
-    if backend == "sim":
-        return source.swap_b > 0
-    return True  # replay: the trace shows whatever it shows
 
 
 def _print_run(results, state: dict[str, Any], args: argparse.Namespace) -> None:

@@ -228,8 +228,7 @@ class Runner:
         """Sleep toward the next frame, but wake at once when the source's kill detectors
         become readable (an OOM kill is drawn without waiting out the frame). True when
         woken early."""
-        wake = getattr(source, "wake_fds", None)
-        fds = wake() if wake is not None else []
+        fds = source.wake_fds()
         if not fds or fps <= 0:
             return False
         remaining = self._tick_s + 1.0 / fps - time.monotonic() - WAKE_MARGIN_S
@@ -302,8 +301,7 @@ class Runner:
             try:
                 source, director = make_show()
                 if self.trace is not None:
-                    describe = getattr(source, "describe_cage", None)
-                    cage = describe() if describe and self.trace.cage is None else None
+                    cage = source.describe_cage() if self.trace.cage is None else None
                     self.trace.describe_source(source.origin.kind, cage)
                 result = self.run_show(source, director)
             except Exception as err:

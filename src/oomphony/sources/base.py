@@ -40,4 +40,17 @@ class Source(Protocol):
         """True when the source has nothing more to give (replay at its end)."""
         ...
 
+    @property
+    def has_swap(self) -> bool:
+        """Whether this show can swap (the director skips the swap acts if not)."""
+        ...
+
+    def describe_cage(self) -> dict[str, object] | None:
+        """The trace header's `cage` (None: no cage)."""
+        ...
+
+    def wake_fds(self) -> list[int]:
+        """Descriptors that become readable on an OOM kill ([] if none)."""
+        ...
+
     def close(self) -> None: ...

@@ -116,6 +116,15 @@ class LiveSource:
         return self.cage.describe() if self.cage else None
 
     @property
+    def has_swap(self) -> bool:
+        """The machine has swap, and the cage may use it (or there is no cage)."""
+        from oomphony.telemetry import read_meminfo
+
+        if read_meminfo().get("SwapTotal", 0) <= 0:
+            return False
+        return self.plan.swap_b > 0 or self.plan.memory_b is None
+
+    @property
     def done(self) -> bool:
         return False
 

@@ -72,6 +72,13 @@ class ReplaySource:
     def end_t_s(self) -> float:
         return max(self._frame_t[-1], self._event_t[-1] if self._event_t else 0.0)
 
+    def wake_fds(self) -> list[int]:
+        return []
+
+    @property
+    def has_swap(self) -> bool:
+        return True  # the trace shows whatever it shows
+
     def describe_cage(self) -> dict[str, object] | None:
         cage = self.trace.header.get("cage")
         return cage if isinstance(cage, dict) else None

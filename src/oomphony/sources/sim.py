@@ -118,6 +118,13 @@ class SimSource:
     def close(self) -> None:
         return None
 
+    def wake_fds(self) -> list[int]:
+        return []
+
+    @property
+    def has_swap(self) -> bool:
+        return self.swap_b > 0
+
     def describe_cage(self) -> dict[str, object] | None:
         if not self.caged:
             return None
