@@ -53,6 +53,18 @@ def test_sim_talk_acts_in_order_one_kill_frames_at_rate(tmp_path: Path) -> None:
     assert steps == {0.02}  # 50 Hz of show time, every frame
 
 
+def test_shows_n_plays_a_one_shot_setlist_n_times(tmp_path: Path) -> None:
+    """--shows N on a setlist that plays once: the show N times, each to its kill."""
+    out = run(
+        "speedrun", "--backend", "sim", "--speed", "50", "--display", "none", "--no-audio",
+        "--shows", "2", "--record", str(tmp_path / "t.jsonl"),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    trace = read_trace(tmp_path / "t.jsonl")
+    assert scripted(trace) == [a.name for a in load_setlist("speedrun").acts] * 2
+    assert len([e for e in trace.events if isinstance(e, OomKill)]) == 2
+
+
 @pytest.mark.cgroup
 @pytest.mark.swap
 @pytest.mark.slow

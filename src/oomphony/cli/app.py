@@ -155,8 +155,9 @@ def prepare_run(
     check_paths(args)
     replayed = _read_replay(args.trace) if backend == "replay" else None
     setlist, setlist_rec, from_trace = choose_setlist(args.setlist, replayed, args.trace)
-    loop = args.display == "kiosk" or setlist.loop
-    check_run_options(args, backend, setlist.name, loop)
+    # --shows N plays any setlist N times; kiosk and looping setlists go on until then.
+    loop = args.display == "kiosk" or setlist.loop or (args.shows or 1) > 1
+    check_run_options(args, backend)
     memory_arg = args.memory if args.memory is not None else setlist.memory_b
     swap_arg = args.swap if args.swap is not None else setlist.swap_b
     if backend in ("auto", "live"):

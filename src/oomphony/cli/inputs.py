@@ -79,7 +79,7 @@ def check_audio_options(args: argparse.Namespace) -> None:
         raise UsageError("--audio-device names a device to play on; --no-audio plays none")
 
 
-def check_run_options(args: argparse.Namespace, backend: str, setlist_name: str, loop: bool):
+def check_run_options(args: argparse.Namespace, backend: str) -> None:
     """Options `run` would ignore with this backend or setlist."""
     check_audio_options(args)
     if backend == "replay":
@@ -91,11 +91,6 @@ def check_run_options(args: argparse.Namespace, backend: str, setlist_name: str,
                 f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} a cage; "
                 "a replay shows the cage of its trace"
             )
-    if args.shows is not None and not loop:
-        raise UsageError(
-            f"--shows counts the shows of a looping show; {setlist_name} plays once "
-            "(loop it with --display kiosk)"
-        )
 
 
 def check_record_options(args: argparse.Namespace) -> None:
