@@ -39,7 +39,7 @@ import numpy as np
 import pygame
 from _report import update_section
 
-from oomphony.cues import Act
+from oomphony.cues import Act, Status
 from oomphony.picture import HudInfo, Stage
 from oomphony.support.demo import act_cues, caged_frame, kill_cues
 from oomphony.units import MiB
@@ -55,7 +55,7 @@ REF_EVERY = 3  # one reference frame after every third stage frame
 CYCLE_S = 15.0
 BUDGET_MS = 1000.0 / 60.0
 GOAL_P50, GOAL_P99 = 4.0, 8.0  # × the reference frame's p50
-HUD = HudInfo(60.0, 4.0, "jack 48 kHz", 0, "live", "256 MiB + 256 MiB swap", ("PSI",))
+HUD = HudInfo(60.0, 4.0, Status("jack 48 kHz", 0, "live", "256 MiB + 256 MiB swap", ("PSI",)))
 
 
 def scene(t_s: float):

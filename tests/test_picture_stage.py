@@ -13,7 +13,7 @@ import numpy as np
 import pygame
 import pytest
 
-from oomphony.cues import Act, Cues
+from oomphony.cues import Act, Cues, Status
 from oomphony.picture import HudInfo, Stage
 from oomphony.picture.killscreen import NO_LINE, kill_screen_layout
 from oomphony.picture.layout import Grid
@@ -232,7 +232,7 @@ def test_hud_and_help_draw_text_on_top():
     settle(stage, caged_frame(1.0, cache_b=50 * MiB), act_cues(1.0, Act.OVERTURE), 0.2)
     stage.draw(surf)
     before = pygame.surfarray.array3d(surf)
-    hud = HudInfo(59.9, 4.2, "jack 48 kHz", 3, "live", "256 MiB", ("PSI: none",))
+    hud = HudInfo(59.9, 4.2, Status("jack 48 kHz", 3, "live", "256 MiB", ("PSI: none",)))
     stage.draw(surf, hud=hud, help_overlay=True)
     after = pygame.surfarray.array3d(surf)
     r = stage.layout.hud

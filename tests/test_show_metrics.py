@@ -153,14 +153,16 @@ def test_live_show_trace_carries_picture_and_kill_latencies(tmp_path: Path) -> N
 
 
 def test_hud_shows_frame_p99_dropped_frames_and_the_last_kill() -> None:
+    from oomphony.cues import Status
     from oomphony.picture.hud import HudInfo, hud_lines
 
-    base = HudInfo(60.0, 4.0, "off", 0, "live", "256 MiB")
+    base = HudInfo(60.0, 4.0, Status("off", 0, "live", "256 MiB"))
     quiet = "\n".join(hud_lines(base))
     assert "frame p99 — ms  dropped 0" in quiet
     assert "last kill" not in quiet
-    info = HudInfo(60.0, 4.0, "off", 0, "live", "256 MiB", frame_p99_ms=7.25, dropped=3,
-                   kill_detect_ms=3.4, kill_screen_ms=None, has_kill=True)  # fmt: skip
+    status = Status("off", 0, "live", "256 MiB", frame_p99_ms=7.25, dropped=3,
+                    kill_detect_ms=3.4, kill_screen_ms=None, has_kill=True)  # fmt: skip
+    info = HudInfo(60.0, 4.0, status)
     shown = "\n".join(hud_lines(info))
     assert "frame p99 7.2 ms  dropped 3" in shown
     assert "last kill: detect 3.4 ms  screen — ms" in shown

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pygame
 
+from oomphony.cues import Status
 from oomphony.picture import text
 from oomphony.picture.glyphs import GLYPHS
 from oomphony.picture.keys import CONTROLS
@@ -16,18 +17,11 @@ from oomphony.picture.palette import Palette
 
 @dataclass(frozen=True, slots=True)
 class HudInfo:
+    """The HUD's content: the view's own frame rate and cost, and the runner's Status."""
+
     fps: float
     frame_ms: float
-    audio: str  # e.g. "jack 48 kHz", "off (--no-audio)", "muted"
-    underflows: int
-    backend: str  # live | sim | replay
-    cage: str  # e.g. "256 MiB + 512 MiB swap (cgroup v1)" or "none (global)"
-    fallbacks: tuple[str, ...] = ()
-    frame_p99_ms: float | None = None  # over the last 10 s
-    dropped: int = 0  # frame slots missed this show
-    kill_detect_ms: float | None = None  # the last OOM kill: kernel → show knew
-    kill_screen_ms: float | None = None  # show knew → kill screen on the display
-    has_kill: bool = False
+    status: Status
 
 
 def _ms(v: float | None) -> str:
@@ -35,20 +29,21 @@ def _ms(v: float | None) -> str:
 
 
 def hud_lines(info: HudInfo) -> tuple[str, ...]:
+    st = info.status
     lines = [
         f"{info.fps:5.1f} fps  {info.frame_ms:5.1f} ms/frame",
-        f"frame p99 {_ms(info.frame_p99_ms)} ms  dropped {info.dropped}",
-        f"audio: {info.audio}  underflows {info.underflows}",
-        f"backend: {info.backend}",
-        f"cage: {info.cage}",
+        f"frame p99 {_ms(st.frame_p99_ms)} ms  dropped {st.dropped}",
+        f"audio: {st.audio}  underflows {st.underflows}",
+        f"backend: {st.backend}",
+        f"cage: {st.cage}",
     ]
-    if info.has_kill:
+    if st.has_kill:
         lines.append(
-            f"last kill: detect {_ms(info.kill_detect_ms)} ms  screen {_ms(info.kill_screen_ms)} ms"
+            f"last kill: detect {_ms(st.kill_detect_ms)} ms  screen {_ms(st.kill_screen_ms)} ms"
         )
-    if info.fallbacks:
+    if st.fallbacks:
         lines.append("fell back:")
-        lines += [f"  {f}" for f in info.fallbacks[:4]]
+        lines += [f"  {f}" for f in st.fallbacks[:4]]
     return tuple(lines)
 
 
@@ -68,8 +63,8 @@ def draw_hud(surface: pygame.Surface, info: HudInfo, layout: Layout, palette: Pa
     budget = 1000.0 / 60.0
     warn = {
         0: info.frame_ms > budget,
-        1: (info.frame_p99_ms or 0.0) > budget or info.dropped > 0,
-        2: info.underflows > 0,
+        1: (info.status.frame_p99_ms or 0.0) > budget or info.status.dropped > 0,
+        2: info.status.underflows > 0,
     }
     for i, s in enumerate(lines):
         color = palette.warn if warn.get(i) else palette.text

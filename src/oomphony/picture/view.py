@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import pygame
@@ -94,7 +93,7 @@ class View:
         self.stage.update(dt_s, frame, cues)
         hud = None
         if self.hud_on:
-            hud = HudInfo(fps=self.clock.get_fps(), frame_ms=self._frame_ms, **asdict(status))
+            hud = HudInfo(fps=self.clock.get_fps(), frame_ms=self._frame_ms, status=status)
         self.stage.draw(self.display.surface, hud, self.help_on)
         self.display.flip()
         self._maybe_screenshot(cues)
