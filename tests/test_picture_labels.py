@@ -215,7 +215,7 @@ def test_a_replay_of_a_sim_show_is_still_called_simulated(tmp_path):
     """Record a sim show through the runner, replay it: the badge and the kill screen say
     the recorded show was simulated."""
     path = tmp_path / "sim.jsonl"
-    runner = Runner(trace=TraceWriter(path), options=RunOptions(speed=200.0), backend="sim")
+    runner = Runner(trace=TraceWriter(path), options=RunOptions(speed=200.0))
 
     def make_show():
         source = SimSource(memory_b=64 * MiB, swap_b=16 * MiB, seed=1)
@@ -273,9 +273,7 @@ def test_the_runner_hands_the_sources_origin_to_a_kiosk_view():
         flip()
 
     display.flip = look_then_flip
-    runner = Runner(
-        view=view, options=RunOptions(duration_s=1.5, attract_s=1.0, max_shows=2), backend="sim"
-    )
+    runner = Runner(view=view, options=RunOptions(duration_s=1.5, attract_s=1.0, max_shows=2))
     sources: list[SimSource] = []
 
     def make_show():

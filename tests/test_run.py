@@ -127,9 +127,10 @@ def test_kiosk_soak_fifty_shows(monkeypatch: pytest.MonkeyPatch) -> None:
             "50",
         ]
     )
-    from oomphony.cli.app import prepare_run
+    from oomphony.cli.run import prepare
+    from oomphony.cli.runargs import run_config
 
-    prepared = prepare_run(args)
+    show = prepare(run_config(args), yes=False)
     me = psutil.Process()
     children_before = {p.pid for p in me.children(recursive=True)}
     rss: dict[int, int] = {}
@@ -140,12 +141,69 @@ def test_kiosk_soak_fifty_shows(monkeypatch: pytest.MonkeyPatch) -> None:
         kills.append(sum(isinstance(e, OomKill) for e in result.events))
         assert result.reason == "finished", f"show {n} ended: {result.reason}"
 
-    prepared.runner.on_show_end = after
-    try:
-        results = prepared.runner.run_loop(prepared.make_show, loop=prepared.loop)
-    finally:
-        prepared.close()
+    show.runner.on_show_end = after
+    results = show.run()
     assert len(results) == 50
     assert kills == [1] * 50
     assert abs(rss[50] - rss[5]) <= 0.10 * rss[5], (rss[5], rss[50])
     assert {p.pid for p in me.children(recursive=True)} == children_before
+
+
+def hud_of_a_run(monkeypatch: pytest.MonkeyPatch, *argv: str) -> list[tuple[str, ...]]:
+    """Run `oomphony run ARGV` in this process, with a picture (--screenshots gives one
+    even headless) and the HUD on; the HUD's lines of every picture frame."""
+    from oomphony.cli.run import prepare
+    from oomphony.cli.runargs import run_config
+    from oomphony.picture.hud import HudInfo, hud_lines
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    show = prepare(run_config(build_parser().parse_args(["run", *argv])), yes=False)
+    view = show.runner.view
+    assert view is not None
+    view.hud_on = True
+    seen: list[tuple[str, ...]] = []
+    real_frame = view.frame
+
+    def frame(dt_s, frame, cues, status):
+        seen.append(hud_lines(HudInfo(fps=0.0, frame_ms=0.0, status=status)))
+        return real_frame(dt_s, frame, cues, status)
+
+    view.frame = frame
+    show.run()
+    assert seen
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("argv", "backend", "cage"),
+    [
+        (["speedrun", "--backend", "sim", "--memory", "256MiB", "--swap", "64MiB"], "sim",
+         "256 MiB + 64 MiB swap · simulated"),
+        (["--trace", "assets/traces/cage-256MiB.jsonl"], "replay",
+         "256 MiB + 128 MiB swap · cgroup v1 (root)"),
+    ],
+)  # fmt: skip
+def test_the_hud_names_the_backend_and_cage_the_show_runs_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], backend: str, cage: str
+) -> None:
+    argv = [*argv, "--speed", "20", "--duration", "2", "--display", "none", "--no-audio"]
+    seen = hud_of_a_run(monkeypatch, *argv, "--screenshots", str(tmp_path))
+    assert {lines[3] for lines in seen} == {f"backend: {backend}"}
+    assert {lines[4] for lines in seen} == {f"cage: {cage}"}
+
+
+@pytest.mark.cgroup
+def test_the_hud_says_live_not_auto_when_auto_runs_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bug was "backend: auto" and no cage on the HUD of `run` (the default backend)."""
+    before = set(leftover_cgroups())
+    seen = hud_of_a_run(
+        monkeypatch, "speedrun", "--memory", "64MiB", "--swap", "none", "--duration", "1",
+        "--display", "none", "--no-audio", "--screenshots", str(tmp_path),
+    )  # fmt: skip
+    assert {lines[3] for lines in seen} == {"backend: live"}
+    cages = {lines[4] for lines in seen}
+    assert len(cages) == 1, cages  # the cage's method follows: cgroup v1, v2 or a scope
+    assert cages.pop().startswith("cage: 64 MiB + 0 B swap · ")
+    assert set(leftover_cgroups()) <= before

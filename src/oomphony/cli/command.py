@@ -261,9 +261,9 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"{path}: ok ({len(sl.acts)} acts)")
         return status
     if args.command == "record":
-        from oomphony.cli.record import cmd_record
+        from oomphony.cli.run import cmd_record
 
         return cmd_record(args)
-    from oomphony.cli.app import cmd_run
+    from oomphony.cli.run import cmd_run
 
     return cmd_run(args)

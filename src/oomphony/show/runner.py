@@ -29,11 +29,26 @@ from oomphony.frame import (
 from oomphony.show.stats import FrameGC, FrameStats, KillScreenTimer, picture_report
 from oomphony.sources.base import Source
 from oomphony.trace.writer import TraceWriter
+from oomphony.units import format_size
 
 log = logging.getLogger(__name__)
 
 KEEP_RESULTS = 100
 WAKE_MARGIN_S = 0.002  # the frame wait wakes this early from select and lets tick finish
+
+
+def _bytes(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def cage_label(cage: dict[str, object] | None) -> str:
+    """A source's `describe_cage()` in a few words, for the HUD."""
+    if cage is None:
+        return "none (global)"
+    memory_b, swap_b = (cage.get(k) for k in ("memory_b", "swap_b"))
+    size = f"{format_size(_bytes(memory_b))} + {format_size(_bytes(swap_b))} swap"
+    how = "simulated" if cage.get("kind") == "sim" else cage.get("how")
+    return f"{size} · {how}" if how else size
 
 
 class Director(Protocol):
@@ -83,15 +98,12 @@ class Runner:
         audio: Audio | None = None,
         view: Any | None = None,
         options: RunOptions | None = None,
-        backend: str = "",
-        cage_desc: str = "",
     ) -> None:
         self.trace = trace
         self.audio = audio
         self.view = view
         self.opt = options or RunOptions()
-        self.backend = backend
-        self.cage_desc = cage_desc
+        self._source_label = ("", "")  # the show's backend and cage, for the HUD
         self.clock_offset_s = 0.0  # kiosk: the show clock keeps running across shows
         self.muted = False
         self.quit = False
@@ -128,6 +140,7 @@ class Runner:
         opt = self.opt
         if self.view is not None:
             self.view.set_origin(source.origin)  # the picture labels a sim or a replay
+            self._source_label = (source.name, cage_label(source.describe_cage()))
         real_start = time.monotonic()
         frame_period = 1.0 / opt.sample_hz
         # Simulated sources are stepped in sub-steps of one trace period, so the trace has
@@ -254,8 +267,8 @@ class Runner:
             audio=("muted · " if self.muted else "")
             + (self.audio.status if self.audio is not None else "off (--no-audio)"),
             underflows=underflows,
-            backend=self.backend,
-            cage=self.cage_desc,
+            backend=self._source_label[0],
+            cage=self._source_label[1],
             fallbacks=tuple(source.fallbacks),
             frame_p99_ms=self.stats.recent_p99_ms,
             dropped=self.stats.dropped,
