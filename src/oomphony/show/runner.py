@@ -26,29 +26,15 @@ from oomphony.frame import (
     MemoryFrame,
     OomKill,
 )
-from oomphony.show.stats import FrameGC, FrameStats, KillScreenTimer, picture_report
+from oomphony.show.recording import ShowRecorder
+from oomphony.show.stats import FrameGC
 from oomphony.sources.base import Source
 from oomphony.trace.writer import TraceWriter
-from oomphony.units import format_size
 
 log = logging.getLogger(__name__)
 
 KEEP_RESULTS = 100
 WAKE_MARGIN_S = 0.002  # the frame wait wakes this early from select and lets tick finish
-
-
-def _bytes(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-def cage_label(cage: dict[str, object] | None) -> str:
-    """A source's `describe_cage()` in a few words, for the HUD."""
-    if cage is None:
-        return "none (global)"
-    memory_b, swap_b = (cage.get(k) for k in ("memory_b", "swap_b"))
-    size = f"{format_size(_bytes(memory_b))} + {format_size(_bytes(swap_b))} swap"
-    how = "simulated" if cage.get("kind") == "sim" else cage.get("how")
-    return f"{size} · {how}" if how else size
 
 
 class Director(Protocol):
@@ -103,7 +89,6 @@ class Runner:
         self.audio = audio
         self.view = view
         self.opt = options or RunOptions()
-        self._source_label = ("", "")  # the show's backend and cage, for the HUD
         self.clock_offset_s = 0.0  # kiosk: the show clock keeps running across shows
         self.muted = False
         self.quit = False
@@ -111,9 +96,7 @@ class Runner:
         # Called after each show with its number and result (kiosk soak tests, logging).
         self.on_show_end: Callable[[int, ShowResult], None] | None = None
         self.gc = FrameGC()
-        self.stats = FrameStats(self.opt.fps)
-        self.last_kill: OomKill | None = None  # with its latencies, for the HUD
-        self._timer = KillScreenTimer(self._write_line)  # holds trace lines behind a kill
+        self.rec = ShowRecorder(trace, self.opt.fps)  # trace lines, frame times, the HUD
         self._tick_s = 0.0  # monotonic time of the last frame tick
 
     # -- one show -------------------------------------------------------------------
@@ -121,18 +104,18 @@ class Runner:
     def run_show(self, source: Source, director: Director) -> ShowResult:
         result = ShowResult(t_end_s=0.0, reason="finished")
         if self.view is not None:  # a new show: fresh frame statistics, start-up frozen
-            self.stats = FrameStats(self.opt.fps)
+            self.rec.new_show(source)
             self.gc.start()
             self._tick_s = time.monotonic()
         try:
             t = self._show_loop(source, director, result)
         finally:
             if self.view is not None:
-                self._kill_screen_check(give_up=True)
+                self.rec.kill_screen_check(self.view, give_up=True)
                 self.gc.stop()
         result.t_end_s = t
         if self.view is not None:
-            self._picture_report(t + self.clock_offset_s)
+            self.rec.picture_report(t + self.clock_offset_s, self.view)
         return result
 
     def _show_loop(self, source: Source, director: Director, result: ShowResult) -> float:
@@ -140,7 +123,6 @@ class Runner:
         opt = self.opt
         if self.view is not None:
             self.view.set_origin(source.origin)  # the picture labels a sim or a replay
-            self._source_label = (source.name, cage_label(source.describe_cage()))
         real_start = time.monotonic()
         frame_period = 1.0 / opt.sample_hz
         # Simulated sources are stepped in sub-steps of one trace period, so the trace has
@@ -164,15 +146,16 @@ class Runner:
                 result.events.extend(acts)
                 for ev in events:
                     if isinstance(ev, OomKill):
-                        self._kill_known(ev, t + self.clock_offset_s)
+                        now = t + self.clock_offset_s
+                        self.rec.kill_known(ev, now, screen=self.view is not None)
                 if self.trace is not None:
                     if t >= next_frame_t - 1e-9:
-                        self._write(frame)
+                        self.rec.write(frame)
                         next_frame_t += frame_period
                         if next_frame_t <= t:  # a long stall (live): do not write a burst
                             next_frame_t = t + frame_period
                     for ev in (*events, *acts):
-                        self._write(ev)
+                        self.rec.write(ev)
                 if t >= target - 1e-9 or director.finished or source.done:
                     break
             result.last_frame, result.last_cues = frame, cues
@@ -180,9 +163,10 @@ class Runner:
                 self.audio.update(t + self.clock_offset_s, frame, cues)
             if self.view is not None:
                 started, t0 = time.monotonic(), time.perf_counter()
-                actions = self.view.frame(picture_dt, frame, cues, self._status(source))
-                self.stats.add(started, (time.perf_counter() - t0) * 1000.0)
-                self._kill_screen_check()
+                status = self.rec.status(source, self.audio, muted=self.muted)
+                actions = self.view.frame(picture_dt, frame, cues, status)
+                self.rec.stats.add(started, (time.perf_counter() - t0) * 1000.0)
+                self.rec.kill_screen_check(self.view)
                 pressed = self._act_on(actions, source)
             if self.quit or self._restart:
                 result.reason = "quit" if self.quit else "restart"
@@ -210,32 +194,7 @@ class Runner:
                     time.sleep(ahead)
         return t
 
-    # -- measuring the picture and the kill's latencies -----------------------------
-
-    def _write(self, item: Event | MemoryFrame) -> None:
-        """A trace line, held back while a kill waits for its kill screen."""
-        if self.trace is not None:
-            self._timer.write(item)
-
-    def _write_line(self, item: Event | MemoryFrame) -> None:
-        if self.trace is None:
-            return
-        if isinstance(item, MemoryFrame):
-            self.trace.frame(item)
-        else:
-            self.trace.event(item)
-
-    def _kill_known(self, ev: OomKill, now_t_s: float) -> None:
-        self.last_kill = ev
-        if self.view is not None:
-            self._timer.known(ev, now_t_s, hold=self.trace is not None)
-
-    def _kill_screen_check(self, *, give_up: bool = False) -> None:
-        shown = getattr(getattr(self.view, "stage", None), "kill_shown_t_s", None)
-        last_ms = self.stats.times_ms[-1] if self.stats.times_ms else 0.0
-        for new in self._timer.check(shown, last_ms, give_up=give_up):
-            if self.last_kill is not None and self.last_kill.t_s == new.t_s:
-                self.last_kill = new
+    # -- between frames: the wait, the presenter's actions ---------------------------
 
     def _wait_for_frame(self, source: Source, fps: int) -> bool:
         """Sleep toward the next frame, but wake at once when the source's kill detectors
@@ -252,30 +211,6 @@ class Runner:
         except (OSError, ValueError):
             return False
         return bool(ready)
-
-    def _picture_report(self, t_s: float) -> None:
-        if self.trace is None:
-            return
-        report = picture_report(self.stats, t_s, self.view)
-        if report is not None:
-            self.trace.event(report)
-
-    def _status(self, source: Source) -> Status:
-        underflows = self.audio.counters()[0] if self.audio is not None else 0
-        kill = self.last_kill
-        return Status(
-            audio=("muted · " if self.muted else "")
-            + (self.audio.status if self.audio is not None else "off (--no-audio)"),
-            underflows=underflows,
-            backend=self._source_label[0],
-            cage=self._source_label[1],
-            fallbacks=tuple(source.fallbacks),
-            frame_p99_ms=self.stats.recent_p99_ms,
-            dropped=self.stats.dropped,
-            kill_detect_ms=kill.detect_ms if kill is not None else None,
-            kill_screen_ms=kill.screen_ms if kill is not None else None,
-            has_kill=kill is not None,
-        )
 
     def _act_on(self, actions: list[Action], source: Source | None) -> tuple[Action, ...]:
         """The presenter's actions: the director's are returned for its next step; K
