@@ -7,7 +7,8 @@ Modes (`--display`):
   2 s (the runner loops the show).
 - `console`: SDL's KMSDRM driver on a bare Linux TTY (no X, no Wayland): run from a text
   console (Ctrl+Alt+F3) as a user who can open /dev/dri/card* (root, or the `video`
-  group); `dri_status()` says whether that is possible here (doctor shows it).
+  group); `dri_status()` says whether that is possible here (doctor shows it). SDL
+  presents the picture through an OpenGL ES 2 renderer there (see `CONSOLE_ENV`).
 - `none`: headless; the scene is drawn on an off-screen surface (screenshots still work).
 
 Only `pygame.display` is initialised here (never the mixer: it would grab the sound
@@ -35,6 +36,14 @@ ALTERNATIVES = (
     "use --display none for a headless run, run under xvfb-run, "
     "or --display console on a bare Linux TTY"
 )
+# SDL's settings for --display console (each only where the environment does not set it).
+# KMSDRM shows a pygame surface through an SDL renderer on an EGL/GBM window. SDL picks
+# its desktop "opengl" renderer first; where libGL.so.1 is missing (a bare console box
+# often has Mesa's EGL and GLES but no GLX/libGL) SDL still creates that renderer on the
+# GLES library, its fixed-function calls resolve to no-op stubs, and the screen stays
+# black while flips succeed (measured in the Debian 12 VM: bochs-drm, Mesa llvmpipe).
+# OpenGL ES 2 is what KMSDRM's EGL provides everywhere it works.
+CONSOLE_ENV = {"SDL_VIDEODRIVER": "kmsdrm", "SDL_FRAMEBUFFER_ACCELERATION": "opengles2"}
 
 
 def dri_status(dev_root: Path = Path("/dev")) -> tuple[bool, str]:
@@ -88,9 +97,12 @@ class Display:
             raise DisplayError(
                 f"no display for --display window (no DISPLAY, no WAYLAND_DISPLAY); {ALTERNATIVES}"
             )
-        previous_driver = os.environ.get("SDL_VIDEODRIVER")
+        previous_env = {k: os.environ.get(k) for k in CONSOLE_ENV}
         if mode == "console":
-            os.environ["SDL_VIDEODRIVER"] = "kmsdrm"
+            os.environ["SDL_VIDEODRIVER"] = CONSOLE_ENV["SDL_VIDEODRIVER"]
+            os.environ.setdefault(
+                "SDL_FRAMEBUFFER_ACCELERATION", CONSOLE_ENV["SDL_FRAMEBUFFER_ACCELERATION"]
+            )
         try:
             pygame.display.init()
             driver = pygame.display.get_driver()
@@ -106,10 +118,11 @@ class Display:
         except pygame.error as err:
             pygame.display.quit()
             if mode == "console":  # leave the environment as it was
-                if previous_driver is None:
-                    os.environ.pop("SDL_VIDEODRIVER", None)
-                else:
-                    os.environ["SDL_VIDEODRIVER"] = previous_driver
+                for key, value in previous_env.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
             raise DisplayError(f"no display for --display {mode} ({err}); {ALTERNATIVES}") from err
         if mode != "window":
             pygame.display.set_allow_screensaver(False)

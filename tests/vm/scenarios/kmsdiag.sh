@@ -1,14 +1,25 @@
-# Which SDL/Mesa settings put pixels in the scanout buffer (bochs-drm, no Mesa driver)?
+# Which SDL settings put pixels in the scanout buffer (bochs-drm, no Mesa driver)? Each
+# variant flips a known picture; once it has, the screen is captured in the guest
+# (drmshot.py) and by qemu (screendump), and the DRM state is dumped from debugfs.
 OUT=$1
 . /io/lib.sh
 PY=/opt/oomphony/venv/bin/python
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 i=0
-for env in "ENVTAG=plain" "ENVTAG=kms_swrast MESA_LOADER_DRIVER_OVERRIDE=kms_swrast" \
-    "ENVTAG=gbm_sw GBM_ALWAYS_SOFTWARE=1" "ENVTAG=no_accel SDL_FRAMEBUFFER_ACCELERATION=0" \
-    "ENVTAG=render_sw SDL_RENDER_DRIVER=software"; do
+for env in "ENVTAG=gles2 SDL_RENDER_DRIVER=opengles2" "ENVTAG=fbaccel SDL_FRAMEBUFFER_ACCELERATION=opengles2"; do
     i=$((i + 1))
-    as_show "env $env SDL_VIDEODRIVER=kmsdrm $PY /io/kmsdiag.py 25" >"$OUT/diag-$i.log" 2>&1 &
-    sleep 20
+    rm -f /tmp/ready
+    as_show "env $env SDL_LOGGING='*=verbose' SDL_VIDEODRIVER=kmsdrm $PY /io/kmsdiag.py 60 /tmp/ready" \
+        >"$OUT/diag-$i.log" 2>&1 &
+    j=0
+    until [ -e /tmp/ready ] || [ "$j" -gt 240 ]; do sleep 0.5; j=$((j + 1)); done
+    sleep 2
+    cat /sys/kernel/debug/dri/0/state >"$OUT/state-$i.txt" 2>&1
+    cat /sys/kernel/debug/dri/0/framebuffer >"$OUT/fb-$i.txt" 2>&1
     $PY /io/drmshot.py "$OUT/diag-$i.ppm" >>"$OUT/diag-$i.log" 2>&1
+    touch "$OUT/screendump-diag$i.request"
+    j=0
+    until [ -e "$OUT/screendump-diag$i.done" ] || [ "$j" -gt 60 ]; do sleep 0.5; j=$((j + 1)); done
+    pkill -INT -u show -f kmsdiag.py
     wait
 done
