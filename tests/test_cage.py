@@ -218,6 +218,20 @@ def test_scope_that_never_comes_kills_the_process(tmp_path: Path, monkeypatch) -
     assert child.wait(timeout=5) == -9  # never left running outside a cage
 
 
+def test_join_scope_writes_the_pid_where_it_may(tmp_path: Path) -> None:
+    """Where this user may move the process (a show started inside the user's systemd),
+    the pid goes straight into the scope's cgroup.procs; a scope that is gone is a
+    CageError naming it (the sleeper then exits instead of filling uncaged). The path
+    through systemd (AttachProcessesToUnit) is tested in the VM (test_vm.py)."""
+    scope = tmp_path / "oomphony-1-1.scope"
+    scope.mkdir()
+    (scope / "cgroup.procs").write_text("")
+    userscope_mod.join_scope(scope, 4242)
+    assert (scope / "cgroup.procs").read_text() == "4242"
+    with pytest.raises(CageError, match=r"oomphony-1-2\.scope"):
+        userscope_mod.join_scope(tmp_path / "oomphony-1-2.scope", 4242)
+
+
 @pytest.mark.parametrize(("memory_b", "swap_b"), [(25 * GiB, 0), (8 * MiB, 0), (256 * MiB, -1)])
 def test_impossible_sizes_are_usage_errors(memory_b: int, swap_b: int) -> None:
     with pytest.raises(UsageError):

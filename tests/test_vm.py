@@ -125,6 +125,22 @@ def test_user_session_leaves_nothing_even_when_killed(vm: vmrun.Boot) -> None:
     _check_nothing_left(_result(vm, "user_session"))
 
 
+def test_user_session_sleeper_joins_the_scope(vm: vmrun.Boot) -> None:
+    """The sleeper (the `rearrange` setlist's) is started by the show after the scope
+    exists; started from a login session, the show may not move it there itself, so it
+    joins through the user's systemd. It fills and swaps inside the cage."""
+    r = _result(vm, "user_session")
+    assert r.text("sleeper.rc").strip() == "0", r.text("sleeper.err")
+    assert "oomphony sleeper:" not in r.text("sleeper.err"), r.text("sleeper.err")
+    lines = _lines(r.dir / "sleeper.jsonl")
+    scope = Path(lines[0]["cage"]["path"]).name
+    where = r.text("sleeper-cgroup.txt").strip()
+    assert where.startswith("0::/") and where.endswith(f"/{scope}"), (where, scope)
+    frames = [ln for ln in lines[1:] if "event" not in ln]
+    sleepers = [f["sleeper"] for f in frames if f.get("sleeper")]
+    assert sleepers and max(s["allocated_b"] for s in sleepers) >= 0.9 * 24 * MiB, sleepers[-1:]
+
+
 def test_root_on_cgroup_v2(vm: vmrun.Boot) -> None:
     r = _result(vm, "root")
     assert "cgroup v2 delegated" in r.text("doctor.txt")

@@ -6,7 +6,8 @@ scope and moves itself into it over D-Bus, then execs the command; until then th
 scope's cgroup does not exist, so nothing may open its files before `wait_in_scope`.
 An empty scope is removed at once, and with default settings systemd stops the scope
 on an OOM kill; a keeper process and `OOMPolicy=continue` hold it (and the
-`memory.events` that proves the kill) until the show removes it.
+`memory.events` that proves the kill) until the show removes it. A process started later
+(the sleeper) joins the running scope through `join_scope`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -88,3 +90,35 @@ def wait_in_scope(
                 f"systemd-run did not start the scope {unit} (pid {pid} in {rel or '?'})"
             )
         time.sleep(0.02)
+
+
+def join_scope(cgroup: Path, pid: int, *, timeout_s: float = SCOPE_TIMEOUT_S) -> None:
+    """Put `pid` (one of this user's processes) into the running scope whose cgroup is
+    `cgroup`; CageError when that cannot be done.
+
+    Writing the scope's `cgroup.procs` also needs write access to the `cgroup.procs` of the
+    nearest common ancestor of the process's cgroup and the scope's. A show started
+    inside the user's systemd (a desktop's terminal, under user@UID.service) has it; one
+    started from a login session (session-N.scope, under root's user-UID.slice) has not
+    (measured in the Debian 12 test VM: EACCES). Then the user's systemd is asked to move
+    it (AttachProcessesToUnit, systemd 238+), as systemd-run did for the first process:
+    the user manager asks the system manager when the process is outside its own tree.
+    """
+    try:
+        (cgroup / "cgroup.procs").write_text(str(pid))
+        return
+    except PermissionError:
+        pass
+    except OSError as err:
+        raise CageError(f"cannot move pid {pid} into {cgroup}: {err.strerror}") from err
+    argv = ["busctl", "--user", f"--timeout={timeout_s:.0f}", "call",
+            "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager", "AttachProcessesToUnit",
+            "ssau", cgroup.name, "", "1", str(pid)]  # fmt: skip
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s + 5)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise CageError(f"cannot ask systemd to move pid {pid} into {cgroup.name}: {err}") from err
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or [f"busctl exit status {r.returncode}"])[-1]
+        raise CageError(f"systemd did not move pid {pid} into {cgroup.name}: {why}")

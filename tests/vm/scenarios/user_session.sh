@@ -15,3 +15,22 @@ dmesg | tail -n +"$(($(cat "$OUT/dmesg-before") + 1))" >"$OUT/dmesg.txt"
 for at in start cage swap; do
     kill_at show as_show "$at" "$OUT/leftovers-kill$at.txt"
 done
+# A sleeper beside the allocator (the `rearrange` setlist's): it must join the scope,
+# though the show (in a login session's scope) may not move it there itself.
+as_show "oomphony record $OUT/sleeper.jsonl --memory 128MiB --swap 32MiB --sleeper 24MiB --rate 12MiB/s" \
+    >"$OUT/sleeper.out" 2>"$OUT/sleeper.err" &
+rec=$!
+i=0
+while [ "$i" -lt 300 ]; do # where the sleeper is once it has joined (or given up)
+    spid=$(pgrep -u show -f -- '-m oomphony.allocator --sleeper' | head -n 1)
+    if [ -n "$spid" ] && grep -q 'oomphony-' "/proc/$spid/cgroup" 2>/dev/null; then
+        cat "/proc/$spid/cgroup" >"$OUT/sleeper-cgroup.txt"
+        break
+    fi
+    sleep 0.2
+    i=$((i + 1))
+done
+wait "$rec"
+echo $? >"$OUT/sleeper.rc"
+sleep 3
+leftovers >"$OUT/leftovers-sleeper.txt"
