@@ -214,3 +214,30 @@ def test_window_opens_under_xvfb_and_saves_a_screenshot(xvfb, tmp_path):
         if tuple(img.get_at((i, j)))[:3] == tuple(info["cache"])
     )
     assert cache_px > 0, "the RAM map's cache cells reached the window"
+
+
+def test_console_without_a_drm_device_is_one_line_and_leaves_the_environment():
+    """--display console sets SDL's KMSDRM driver and its opengles2 renderer (unless the
+    user chose one); where no DRM device opens (this machine, no /dev/dri) the error is
+    one line and the environment is as it was. The picture on a real KMSDRM screen is
+    tested in the VM (test_vm.py::test_bare_console_screen_shows_the_show)."""
+    if Path("/dev/dri").exists():
+        pytest.skip("this machine has /dev/dri: KMSDRM may open here")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDL_")}
+    env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
+    r = _run(
+        """
+        import os
+        from oomphony.errors import DisplayError
+        from oomphony.picture import Display
+        try:
+            Display.open("console")
+        except DisplayError as err:
+            print("ERR", err)
+        print("ENV", sorted(k for k in os.environ if k.startswith("SDL_")))
+        """,
+        env,
+    )
+    err, left = r.stdout.strip().splitlines()
+    assert err.startswith("ERR no display for --display console"), r.stdout + r.stderr
+    assert left == "ENV []"
