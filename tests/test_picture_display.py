@@ -240,4 +240,5 @@ def test_console_without_a_drm_device_is_one_line_and_leaves_the_environment():
     )
     err, left = r.stdout.strip().splitlines()
     assert err.startswith("ERR no display for --display console"), r.stdout + r.stderr
+    assert "group video" in err and "--display none" in err
     assert left == "ENV []"

@@ -36,6 +36,10 @@ ALTERNATIVES = (
     "use --display none for a headless run, run under xvfb-run, "
     "or --display console on a bare Linux TTY"
 )
+CONSOLE_ALTERNATIVES = (
+    "run it from a text console as root or a user in group video (`oomphony doctor` says "
+    "whether /dev/dri is usable), or use --display none for a headless run"
+)
 # SDL's settings for --display console (each only where the environment does not set it).
 # KMSDRM shows a pygame surface through an SDL renderer on an EGL/GBM window. SDL picks
 # its desktop "opengl" renderer first; where libGL.so.1 is missing (a bare console box
@@ -123,7 +127,8 @@ class Display:
                         os.environ.pop(key, None)
                     else:
                         os.environ[key] = value
-            raise DisplayError(f"no display for --display {mode} ({err}); {ALTERNATIVES}") from err
+            hint = CONSOLE_ALTERNATIVES if mode == "console" else ALTERNATIVES
+            raise DisplayError(f"no display for --display {mode} ({err}); {hint}") from err
         if mode != "window":
             pygame.display.set_allow_screensaver(False)
         if mode in ("kiosk", "console"):
