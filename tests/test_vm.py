@@ -186,13 +186,22 @@ def test_sound_through_the_guests_jack_dummy(vm: vmrun.Boot) -> None:
     assert r.text("show.rc").strip() == "0", r.text("show.err")[-3000:]
     events = [ln for ln in _lines(r.dir / "trace.jsonl") if "event" in ln]
     (audio,) = [e for e in events if e["event"] == "audio"]
+    # What the synth and the audio process's start cost in this guest (dspcost.py, the
+    # imports): under emulation (TCG) one 512-frame block took 2.4–14.6 ms (median, quiet
+    # to every voice) of its 10.67 ms, 45–140× the host, and the imports 9–38 s.
+    cost = f"{r.text('imports.txt').strip()}; {r.text('dspcost.txt').strip()}"
+    print(cost)
+    if vm.accel == "tcg" and "did not answer" in r.text("show.err"):
+        # The audio process must answer within 20 s (sound/process.py); its imports
+        # alone can take longer under emulation on a busy host. The show goes on silent.
+        pytest.xfail(f"the audio process started too slowly under TCG emulation: {cost}")
     assert "audio failed" not in r.text("show.err"), r.text("show.err")[-2000:]
     assert audio["worst_callback_ms"] > 0, audio  # the stream really ran
     if vm.accel == "tcg" and audio["underflows"]:
-        # Under software emulation numpy's vector kernels run hundreds of times slower:
-        # the audio process cannot keep real time (measured: 298 underflows in 32 s,
-        # the worst callback 65 ms). Only a KVM guest can hold this to zero.
-        pytest.xfail(f"{audio['underflows']} underflows under TCG emulation: {audio}")
+        # Under software emulation the callback's numpy calls cost ~50–140× the host's:
+        # a 512-frame block can take longer to render than it lasts (measured: 298
+        # underflows in 32 s, the worst callback 65 ms). Only a KVM guest holds this to 0.
+        pytest.xfail(f"{audio['underflows']} underflows under TCG emulation: {audio}; {cost}")
     assert audio["underflows"] == 0, audio
     _check_nothing_left(r)
 

@@ -6,6 +6,9 @@ OUT=$1
 t0=$(date +%s%N)
 as_show "/opt/oomphony/venv/bin/python -c 'import numpy, scipy.signal, sounddevice'" >/dev/null 2>&1
 echo "audio imports: $((($(date +%s%N) - t0) / 1000000)) ms" >"$OUT/imports.txt"
+# What one block of the synth costs here (the callback renders it): can this CPU keep
+# real time at all? Compare with the same script on the host.
+as_show "/opt/oomphony/venv/bin/python /io/dspcost.py 60" >"$OUT/dspcost.txt" 2>&1
 as_show "export JACK_DEFAULT_SERVER=oomvm JACK_NO_START_SERVER=1 JACK_NO_AUDIO_RESERVATION=1
 jackd --no-realtime -n oomvm -d dummy -r 48000 -p 512 >/tmp/jackd.log 2>&1 &
 j=\$!
