@@ -17,7 +17,9 @@ for at in start cage swap; do
 done
 # A sleeper beside the allocator (the `rearrange` setlist's): it must join the scope,
 # though the show (in a login session's scope) may not move it there itself.
-as_show "oomphony record $OUT/sleeper.jsonl --memory 128MiB --swap 32MiB --sleeper 24MiB --rate 12MiB/s" \
+# A slow fill: under emulation the sleeper's start and join take seconds; it must have
+# filled before the allocator's kill ends the record.
+as_show "oomphony record $OUT/sleeper.jsonl --memory 128MiB --swap 32MiB --sleeper 24MiB --rate 5MiB/s" \
     >"$OUT/sleeper.out" 2>"$OUT/sleeper.err" &
 rec=$!
 i=0
