@@ -195,16 +195,15 @@ def draw_kill_screen(
         if ln.role == "kernel":
             n = min(len(ln.text), max(0, left))
             left -= len(ln.text)
-            shown = ln.text[:n]
-            if shown:
-                text.draw(
-                    surface, shown, ln.px, palette.terminal, ln.rect.topleft, role="kernel",
-                    mono=True,
-                )  # fmt: skip
+            cw = 0
+            if n > 0:  # the whole line rendered once, revealed as it is typed
+                cw = text.draw(
+                    surface, ln.text, ln.px, palette.terminal, ln.rect.topleft, role="kernel",
+                    mono=True, upto=n,
+                ).w  # fmt: skip
             if not done and not cursor_drawn and n < len(ln.text):
                 cursor_drawn = True
                 if int(age_s * 4) % 2 == 0 or n > 0:
-                    cw = text.font(ln.px, mono=True).size(shown)[0]
                     pygame.draw.rect(
                         surface,
                         palette.terminal,

@@ -2,8 +2,11 @@
 
 DejaVu (Debian fonts-dejavu-core) is looked up by path; pygame's built-in default font is
 the fallback. Rendered text surfaces are cached by (text, size, colour, style), since
-the same labels are drawn every frame. `draw` renders and blits in one call and, inside
-`recording()`, notes what it drew where (tests read the words on screen from it).
+the same labels are drawn every frame; the cache forgets its least recently drawn entry
+when full, so what every frame draws is never rendered again. `draw` renders and blits in
+one call (or, with `upto`, only the first characters: typing reveals a line rendered
+once) and, inside `recording()`, notes what it drew where (tests read the words on screen
+from it).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ _FILES = {
     (False, True): "DejaVuSansMono.ttf",
     (True, True): "DejaVuSansMono-Bold.ttf",
 }
-_CACHE_MAX = 600
+_CACHE_MAX = 600  # a show draws about 60 labels a frame; changing figures use glyphs.py
 _text_cache: dict[tuple, pygame.Surface] = {}
 _warned: set[str] = set()
 
@@ -107,10 +110,10 @@ def render(
     """Anti-aliased text, cached; `shadow` adds a dark drop shadow (reads over bright
     bars and noise)."""
     key = (text, int(px), color, bold, mono, shadow)
-    surf = _text_cache.get(key)
+    surf = _text_cache.pop(key, None)  # re-inserted below: the newest end of the LRU
     if surf is None:
-        if len(_text_cache) > _CACHE_MAX:
-            _text_cache.clear()
+        if len(_text_cache) >= _CACHE_MAX:
+            del _text_cache[next(iter(_text_cache))]  # the least recently drawn
         surf = font(px, bold=bold, mono=mono).render(text, True, color)
         if shadow:
             d = shadow_px(px, bold=bold, mono=mono)
@@ -119,7 +122,7 @@ def render(
             both.blit(dark, (d, d))
             both.blit(surf, (0, 0))
             surf = both
-        _text_cache[key] = surf
+    _text_cache[key] = surf
     return surf
 
 
@@ -134,11 +137,18 @@ def draw(
     bold: bool = False,
     mono: bool = False,
     shadow: bool = False,
+    upto: int | None = None,
 ) -> pygame.Rect:
-    """Render `text` and blit it with its top-left at `pos`; returns its box."""
+    """Render `text` and blit it with its top-left at `pos`; returns its box. With `upto`,
+    only its first `upto` characters are shown (cut from the whole line's render)."""
     surf = render(text, px, color, bold=bold, mono=mono, shadow=shadow)
     rect = pygame.Rect(pos, surf.get_size())
-    surface.blit(surf, rect)
+    if upto is not None and upto < len(text):
+        text = text[: max(0, upto)]
+        rect.w = min(rect.w, font(px, bold=bold, mono=mono).size(text)[0]) if text else 0
+        surface.blit(surf, rect, pygame.Rect(0, 0, rect.w, rect.h))
+    else:
+        surface.blit(surf, rect)
     for drawn in _recording:
         drawn.append(Drawn(text, rect, int(px), role))
     return rect
