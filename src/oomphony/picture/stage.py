@@ -20,23 +20,16 @@ from oomphony.picture import text
 from oomphony.picture.arena import ArenaParts, arena_parts
 from oomphony.picture.badge import Badge, badge_layout, draw_badge
 from oomphony.picture.captions import CaptionPager, Page, draw_caption
-from oomphony.picture.gauges import Smoother, draw_gauges, gauge_rows
+from oomphony.picture.gauges import Smoother, gauge_rows
 from oomphony.picture.hud import HudInfo, draw_help, draw_hud
-from oomphony.picture.killscreen import (
-    Obituary,
-    draw_kill_screen,
-    kernel_chars,
-    kill_screen_layout,
-    typed_chars,
-)
+from oomphony.picture.killscreen import KillScreen, Obituary
 from oomphony.picture.layout import RAM_CELLS_TARGET, Layout, compute_layout, fit_grid
-from oomphony.picture.noise import NoiseField, noise_params, noise_regions, rate_level
-from oomphony.picture.palette import OWNER_NAMES, get_palette
+from oomphony.picture.noise import NoiseField, noise_params, rate_level
+from oomphony.picture.palette import get_palette
 from oomphony.picture.rammap import RamMap
-from oomphony.picture.timeline import History, draw_timeline, sample_of
+from oomphony.picture.scene import SceneRegions, draw_scene
+from oomphony.picture.timeline import History, sample_of
 from oomphony.sources.base import Origin
-from oomphony.support.demo import kill_cues
-from oomphony.units import format_size
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +73,8 @@ class Stage:
         self.auto_page = False  # nobody turns the caption's pages: they turn by themselves
         self.origin = Origin("live")
         self.noise = NoiseField(seed)
-        self._regions_key: tuple | None = None
+        self.regions = SceneRegions()
+        self.killscreen = KillScreen()
         self.pager = CaptionPager()
         self.kill_shown_t_s: float | None = None
         self.history = History()
@@ -108,15 +102,7 @@ class Stage:
         )
         self.pager.invalidate()
         self._badge_key: tuple | None = None
-        self._warm_kill_screen()
-
-    def _warm_kill_screen(self) -> None:
-        """Draw a kill screen once, off-screen, at this size: its fonts are loaded and its
-        fixed lines rendered before a real kill needs them (measured at 1080p: the first
-        kill-screen frame took 4–5 ms of CPU time cold, about 2 ms warm)."""
-        cues = kill_cues(0.0, 1)
-        lines, _ = kill_screen_layout(cues, Obituary("python", 1, 0, 0.0, 0), 0.0, self.layout)
-        draw_kill_screen(pygame.Surface((1, 1)), lines, 0, 0.0, self.palette)
+        KillScreen.warm(self.layout, self.palette)
 
     def set_origin(self, origin: Origin) -> None:
         """Where the frames come from (the source's `origin`): sim and replay get a badge."""
@@ -139,7 +125,6 @@ class Stage:
         self.smoother.clear()
         self.rammap.reset()
         self.pager.reset()
-        self._kill_key: tuple | None = None
 
     def update(self, dt_s: float, frame: MemoryFrame, cues: Cues) -> None:
         dt_s = max(0.0, float(dt_s))
@@ -272,24 +257,24 @@ class Stage:
         kill = self.cues.kill
         # Which OOM kill's screen this frame shows (the runner times kill → screen by it).
         self.kill_shown_t_s = kill.t_s if kill_screen and kill is not None else None
-        self.noise.draw(
-            surface, params, None if kill_screen else self._noise_regions(), pal.panel_dim
-        )
+        regions = None if kill_screen else self.regions.get(lay, self.rammap)
+        self.noise.draw(surface, params, regions, pal.panel_dim)
         if kill_screen:
-            age = self.kill_age_s() or 0.0
+            assert self.obituary is not None
             key = (self.kill_key, self.size, self.obituary, self.origin)
-            if key != self._kill_key:
-                self._kill_key = key
-                self._kill_lines = kill_screen_layout(
-                    self.cues, self.obituary, 0.0, lay, self.origin, lay.caption.y - lay.margin
-                )[0]
-            lines = self._kill_lines
-            typed = typed_chars(lines, age)
-            draw_kill_screen(surface, lines, typed, age, pal)
-            if typed >= kernel_chars(lines):  # the act's words, once the line is typed
+            age = self.kill_age_s() or 0.0
+            typed = self.killscreen.draw(
+                surface, key, self.cues, self.obituary, age, lay, self.origin, pal
+            )
+            if typed:  # the act's words, once the kernel's line is typed
                 draw_caption(surface, self.caption_lines(), pal)
         else:
-            self._draw_scene(surface)
+            assert self.parts is not None
+            draw_scene(
+                surface, lay, pal, self.parts, paused=self.cues.paused, rammap=self.rammap,
+                gauges=self.rows, smoother=self.smoother, history=self.history,
+                caption=self.caption_lines(),
+            )  # fmt: skip
         self._draw_overlays(surface, hud, help_overlay)
 
     def _draw_overlays(self, surface, hud, help_overlay) -> None:
@@ -300,67 +285,3 @@ class Stage:
             draw_hud(surface, hud, self.layout, self.palette)
         if help_overlay:
             draw_help(surface, self.layout, self.palette, self.kiosk)
-
-    # --- scene drawing (the noise's regions, the RAM map, gauges) ---------------------
-
-    def _noise_regions(self) -> tuple[list[pygame.Rect], list[pygame.Rect]]:
-        """Where the noise is full-strength and where it is dimmed behind a panel; the
-        RAM and swap grids are opaque, so no noise is drawn under them."""
-        lay, rm = self.layout, self.rammap
-        opaque = [rm.ram_grid.rect] + ([rm.swap_grid.rect] if rm.swap.n else [])
-        key = (lay, *opaque)
-        if key != self._regions_key:
-            pad = lay.margin // 2
-            panels = [
-                r.inflate(pad * 2, pad * 2)
-                for r in (lay.ram_panel, lay.swap_panel, lay.gauges, lay.timeline, lay.caption)
-            ]
-            self._regions_key = key
-            self._regions = noise_regions(self.size, panels, opaque)
-        return self._regions
-
-    def _draw_scene(self, surface: pygame.Surface) -> None:
-        pal, lay, parts = self.palette, self.layout, self.parts
-        assert parts is not None and self.cues is not None
-        px = lay.label_px
-        where = "the cage" if parts.caged else "the whole machine"
-        title = f"RAM  {format_size(parts.ram_b)}  ({where})"
-        surface.blit(text.render(title, px, pal.text, bold=True), lay.ram_title.topleft)
-        if self.cues.paused:
-            badge = text.render("PAUSED", px, pal.accent, bold=True)
-            surface.blit(badge, (lay.ram_title.right - badge.get_width(), lay.ram_title.y))
-        swap_t = "SWAP  (disk)" if parts.swap_total_b > 0 else "SWAP  none"
-        swap_t = text.ellipsize(swap_t, px, lay.swap_title.w, bold=True)
-        surface.blit(text.render(swap_t, px, pal.text, bold=True), lay.swap_title.topleft)
-        if parts.swap_total_b > 0:
-            used = f"{format_size(parts.swap_used_b)} of {format_size(parts.swap_total_b)}"
-            used = text.ellipsize(used, lay.small_px, lay.swap_title.w)
-            surface.blit(
-                text.render(used, lay.small_px, pal.text),
-                (lay.swap_foot.x, lay.swap_foot.y + round(lay.small_px * 0.3)),
-            )
-        self.rammap.draw(surface, pal)
-        if parts.swap_total_b <= 0:
-            msg = text.render("no swap here", px, pal.text_dim)
-            surface.blit(msg, msg.get_rect(center=lay.swap_map.center))
-        self._draw_legend(surface, parts)
-        draw_gauges(surface, lay.gauges, self.rows, self.smoother, pal, px)
-        draw_timeline(surface, lay.timeline, self.history, pal, lay.small_px)
-        draw_caption(surface, self.caption_lines(), pal)
-
-    def _draw_legend(self, surface: pygame.Surface, parts: ArenaParts) -> None:
-        pal, lay = self.palette, self.layout
-        px = lay.small_px
-        x, y = lay.legend.x, lay.legend.y + round(px * 0.4)
-        sizes = parts.ram
-        for owner in (3, 1, 0, 2, 4):  # the hog, cache, free, other, sleeper
-            if owner == 4 and sizes[owner] == 0:
-                continue
-            label = f"{OWNER_NAMES[owner]} {format_size(sizes[owner])}"
-            surf = text.render(label, px, pal.text)
-            need = px + px // 2 + surf.get_width() + px
-            if x + need > lay.legend.right:
-                break
-            surface.fill(pal.owners[owner], (x, y + px // 8, px, px))
-            surface.blit(surf, (x + px + px // 2, y - px // 8))
-            x += need
