@@ -5,7 +5,10 @@ full speed on the other core (restarted after each OOM kill). The scene cycles t
 every act (overture, cache, swap, kill screen, epilogue) on a scripted show clock, one
 1/60 s step per frame, frames drawn back to back; the first WARMUP frames (atlases,
 fonts, caches) are not counted. Between frames the show's own between-frame work runs
-(`oomphony.showstats.FrameGC`, when the code under test has it), timed apart.
+(`oomphony.show.stats.FrameGC`, when the code under test has it), timed apart. Each
+frame's wait for a core (the kernel's run-queue time of the thread, from
+/proc/thread-self/schedstat) is measured too: on a shared machine it separates what the
+code costs from what the machine does to it.
 
 Reference, measured in the same run under the same load and interleaved with the stage
 frames: one full-screen blit of a prepared surface + flip at the same size. Goals
@@ -19,10 +22,8 @@ frames spend their time instead; `--no-readme` leaves perf/README.md alone.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import heapq
-import math
 import os
 import platform
 import pstats
@@ -38,11 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import pygame
 from _report import update_section
+from _stage_load import CYCLE_S, HUD, SchedStat, loaded, scene
 
-from oomphony.cues import Act, Status
-from oomphony.picture import HudInfo, Stage
-from oomphony.support.demo import act_cues, caged_frame, kill_cues
-from oomphony.units import MiB
+from oomphony.picture import Stage
 
 try:  # the show's between-frame garbage collection (absent in older code)
     from oomphony.show.stats import FrameGC
@@ -52,43 +51,8 @@ except ImportError:  # pragma: no cover - benchmarking an older tree
 FRAMES = 900  # 15 s of show at 60 fps per configuration, after the warm-up
 WARMUP = 120
 REF_EVERY = 3  # one reference frame after every third stage frame
-CYCLE_S = 15.0
 BUDGET_MS = 1000.0 / 60.0
 GOAL_P50, GOAL_P99 = 4.0, 8.0  # × the reference frame's p50
-HUD = HudInfo(60.0, 4.0, Status("jack 48 kHz", 0, "live", "256 MiB + 256 MiB swap", ("PSI",)))
-
-
-def scene(t_s: float):
-    """A scripted show: fill, cache drain, swap, kill, aftermath (repeats every CYCLE_S)."""
-    u = (t_s % CYCLE_S) / CYCLE_S
-    run = math.floor(t_s / CYCLE_S)
-    pid = 5000 + run
-    if u < 0.2:
-        a = u / 0.2
-        return caged_frame(
-            t_s, cache_b=round(120 * MiB), alloc_b=round(100 * a * MiB), rate_bps=40 * MiB, pid=pid
-        ), act_cues(t_s, Act.OVERTURE)
-    if u < 0.45:
-        a = (u - 0.2) / 0.25
-        return caged_frame(t_s, cache_b=round(120 * (1 - a) * MiB) + 2 * MiB,
-                           alloc_b=round((100 + 140 * a) * MiB), rate_bps=80 * MiB,
-                           psi_some=0.05 * a, majfault_ps=100 * a, pid=pid), \
-            act_cues(t_s, Act.CACHE)  # fmt: skip
-    if u < 0.7:
-        a = (u - 0.45) / 0.25
-        return caged_frame(t_s, cache_b=2 * MiB, alloc_b=240 * MiB,
-                           alloc_swap_b=round(250 * a * MiB), sleeper_b=4 * MiB,
-                           sleeper_swap_b=round(6 * a * MiB), rate_bps=80 * MiB,
-                           psi_some=0.5 * a, psi_full=0.3 * a, swapout_bps=90 * MiB,
-                           swapin_bps=2 * MiB, majfault_ps=2000, pid=pid), \
-            act_cues(t_s, Act.SWAP)  # fmt: skip
-    kill_t = run * CYCLE_S + 0.7 * CYCLE_S
-    dead = caged_frame(
-        t_s, cache_b=2 * MiB, alive=False, sleeper_b=4 * MiB, sleeper_swap_b=6 * MiB, pid=pid
-    )
-    if u < 0.85:
-        return dead, kill_cues(kill_t, pid)
-    return dead, act_cues(t_s, Act.EPILOGUE)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -113,6 +77,7 @@ class Run:
     def __init__(self, profile: int = 0) -> None:
         self.times: list[float] = []
         self.cpu: list[float] = []  # the frame's own CPU time (wall minus preemption, waits)
+        self.waited: list[float] = []  # the frame's time waiting for a core
         self.ref: list[float] = []
         self.ref_cpu: list[float] = []
         self.between: list[float] = []
@@ -130,12 +95,13 @@ def measure(
     if gc_between is not None:
         gc_between.start()
     run = Run(profile)
+    sched = SchedStat()
     try:
         for i in range(WARMUP + FRAMES):
             t = i / 60.0
             frame, cues = scene(t)
             prof = cProfile.Profile() if profile and i >= WARMUP else None
-            t0, c0 = time.perf_counter(), time.thread_time()
+            t0, c0, w0 = time.perf_counter(), time.thread_time(), sched.wait_ms()
             if prof is not None:
                 prof.enable()
             pygame.event.pump()
@@ -146,6 +112,7 @@ def measure(
                 prof.disable()
             ms = (time.perf_counter() - t0) * 1000
             cpu_ms = (time.thread_time() - c0) * 1000
+            waited_ms = sched.wait_ms() - w0
             t1 = time.perf_counter()
             if gc_between is not None:
                 gc_between.between_frames()
@@ -155,11 +122,12 @@ def measure(
                 continue
             run.times.append(ms)
             run.cpu.append(cpu_ms)
+            run.waited.append(waited_ms)
             run.between.append(between_ms)
             if prof is not None:
                 what = (
-                    f"cpu {cpu_ms:6.2f} ms  {cues.act.value} t={t % CYCLE_S:.2f}s "
-                    f"hud={'on' if i % 2 else 'off'}"
+                    f"cpu {cpu_ms:6.2f} ms  waited {waited_ms:6.2f} ms  {cues.act.value} "
+                    f"t={t % CYCLE_S:.2f}s hud={'on' if i % 2 else 'off'}"
                 )
                 rank = cpu_ms if profile_by_cpu else ms
                 item = (rank, i, pstats.Stats(prof), f"wall {ms:6.2f} ms  {what}")
@@ -174,44 +142,10 @@ def measure(
                 run.ref.append((time.perf_counter() - t0) * 1000)
                 run.ref_cpu.append((time.thread_time() - c0) * 1000)
     finally:
+        sched.close()
         if gc_between is not None:
             gc_between.stop()
     return run
-
-
-@contextlib.contextmanager
-def loaded():
-    """The allocator filling a 256 MiB cage at full speed, restarted after each kill;
-    yields a tick() to call between frames (non-blocking) and a dict of counts."""
-    from oomphony.allocator.handle import Allocator
-    from oomphony.cage.cage import Cage
-
-    counts = {"kills": 0}
-    cpus = sorted(os.sched_getaffinity(0))
-    show_cpu, alloc_cpu = {cpus[0]}, {cpus[-1]}  # the picture on one core, the hog on another
-
-    def start(cage) -> Allocator:
-        a = Allocator.start(cage, rate_bps=math.inf)
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(a._proc.pid, alloc_cpu)
-        return a
-
-    with Cage.create(256 * MiB, 128 * MiB) as cage:
-        state = {"alloc": start(cage)}
-        os.sched_setaffinity(0, show_cpu)
-
-        def tick() -> None:
-            a = state["alloc"]
-            if a.poll() is not None:
-                counts["kills"] += 1
-                a.close()
-                state["alloc"] = start(cage)
-
-        try:
-            yield tick, counts
-        finally:
-            state["alloc"].close()
-            os.sched_setaffinity(0, set(cpus))
 
 
 def print_profile(label: str, run: Run) -> None:
@@ -235,11 +169,14 @@ def row(size, load: str, run: Run) -> tuple[str, dict]:
     b99 = pct(run.between, 0.99)
     rc50 = statistics.median(run.ref_cpu)
     c50x, c99x = statistics.median(run.cpu) / rc50, pct(run.cpu, 0.99) / rc50
+    own = [t - w for t, w in zip(times, run.waited, strict=True)]  # without the waits
+    own_over = sum(1 for t in own if t > BUDGET_MS)
     figures = {"p50x": p50 / r50, "p99x": p99 / r50, "over": over}
     line = (
         f"| {size[0]}×{size[1]} | {load} | {r50:.2f} | {p50:.2f} | {p99:.2f} | {mx:.2f} | "
         f"**{p50 / r50:.1f}×** | **{p99 / r50:.1f}×** | {over} | "
-        f"{c50x:.1f}× / {c99x:.1f}× | {b99:.2f} |"
+        f"{c50x:.1f}× / {c99x:.1f}× | {pct(run.waited, 0.99):.2f} | "
+        f"{pct(own, 0.99) / r50:.1f}× / {own_over} | {b99:.2f} |"
     )
     return line, figures
 
@@ -294,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         "p50, no frame over 16.7 ms.",
         "",
         "| size | load | reference p50 ms | p50 ms | p99 ms | max ms | p50 / ref | p99 / ref "
-        "| frames > 16.7 ms | CPU time p50 / p99 ÷ ref | gc between frames p99 ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| frames > 16.7 ms | CPU time p50 / p99 ÷ ref | wait for a core p99 ms "
+        "| without the wait: p99 / ref, frames > 16.7 ms | gc between frames p99 ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
     verdicts = []
     for size, load, run in rows:
@@ -318,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         'puts it. "CPU time" is the same ratio in thread CPU time (the frame\'s and the '
         "reference's own work, without the time spent waiting for a core): on a shared "
         "machine it shows what the code costs where the wall-clock figures show the "
-        'machine. "gc between frames" is the show\'s garbage collection between frames '
-        "(`FrameGC`: it runs in the frame's idle time, not in the frame).",
+        'machine. "Wait for a core" is the frame\'s time ready to run but not running (the '
+        "kernel's run-queue time of the thread, /proc/thread-self/schedstat); \"without the "
+        'wait" is the wall-clock frame time less that wait. "gc between frames" is the '
+        "show's garbage collection between frames (`FrameGC`: it runs in the frame's idle "
+        "time, not in the frame).",
         "",
         "Verdict: " + "; ".join(verdicts) + ".",
         "",
