@@ -107,18 +107,18 @@ def draw_timeline(
 
     xs = [x_of(s.t_s) for s in hist.samples]
     pairs = list(zip(xs, hist.samples, strict=True))
-    layers = (  # (bottom fraction, top fraction, colour)
-        (lambda s: 0.0, lambda s: s.anon, scale(palette.alloc, 0.85)),
-        (lambda s: s.anon, lambda s: s.anon + s.cache, palette.cache),
-        (lambda s: s.anon + s.cache, lambda s: 1.0, palette.free),
-    )
     clip = surface.get_clip()
     surface.set_clip(chart.clip(clip))  # the sample before the window starts left of it
-    for lo, hi, col in layers:
-        top = [(x, ram.bottom - min(1.0, hi(s)) * ram.h) for x, s in pairs]
-        bot = [(x, ram.bottom - min(1.0, lo(s)) * ram.h) for x, s in pairs]
-        if len(top) >= 2:
-            pygame.draw.polygon(surface, col, top + bot[::-1])
+    if len(xs) >= 2:  # three bands, each level worked out once per sample
+        bottom, h = ram.bottom, ram.h
+        anon = [(x, bottom - min(1.0, s.anon) * h) for x, s in pairs]
+        stacked = [(x, bottom - min(1.0, s.anon + s.cache) * h) for x, s in pairs]
+        x0, x1 = xs[0], xs[-1]
+        pygame.draw.polygon(
+            surface, scale(palette.alloc, 0.85), [*anon, (x1, bottom), (x0, bottom)]
+        )
+        pygame.draw.polygon(surface, palette.cache, stacked + anon[::-1])
+        pygame.draw.polygon(surface, palette.free, [(x0, ram.y), (x1, ram.y), *stacked[::-1]])
     if swap_h:
         band = pygame.Rect(chart.x, chart.y, chart.w, swap_h - 2)
         surface.fill(palette.swap_empty, band)
