@@ -7,7 +7,6 @@ page first, and only on its last page goes on to the runner (the next act).
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 
@@ -18,9 +17,8 @@ from oomphony.cues import Act, Cues, Status
 from oomphony.frame import MemoryFrame
 from oomphony.picture import Display, HudInfo, Stage
 from oomphony.picture.display import HEADLESS_DRIVERS
+from oomphony.picture.shots import ShotWriter
 from oomphony.sources.base import Origin
-
-log = logging.getLogger(__name__)
 
 _VIEW_ACTIONS = (Action.HUD, Action.HELP, Action.RESIZE, Action.FULLSCREEN)  # not passed on
 # How long into an act its screenshot is taken (show seconds): long enough for the act's
@@ -40,6 +38,7 @@ class View:
         self.help_on = False
         self._frame_ms = 0.0
         self._shots = Path(screenshots) if screenshots else None
+        self._writer = ShotWriter()  # the PNG is written beside the show, not in a frame
         self._shot_n = 0
         self._act: Act | None = None
         self._act_since = 0.0
@@ -101,8 +100,9 @@ class View:
         return passed
 
     def _maybe_screenshot(self, cues: Cues) -> None:
-        """With --screenshots: one PNG per act, taken once the act has settled."""
-        if self._shots is None:
+        """With --screenshots: one PNG per act, taken once the act has settled (a copy of
+        the frame now, written by the ShotWriter's thread)."""
+        if self._shots is None or self._writer.failed:
             return
         if cues.act != self._act:
             self._act, self._act_since, self._act_shot = cues.act, cues.t_s, False
@@ -111,13 +111,7 @@ class View:
             self._act_shot = True
             self._shot_n += 1
             path = self._shots / f"{self._shot_n:02d}-{cues.act.value}.png"
-            try:
-                self.display.screenshot(path)
-            except (OSError, pygame.error) as err:  # e.g. the disk filled up mid-show
-                log.warning("screenshots stop, the show goes on: cannot write %s: %s", path, err)
-                self._shots = None
-                return
-            log.info("screenshot %s", path)
+            self._writer.save(self.display.surface, path)
 
     def tick(self, fps: int) -> float:
         """Wait for the next frame (clock.tick, never tick_busy_loop); real seconds."""
@@ -128,4 +122,5 @@ class View:
         self._act = None
 
     def close(self) -> None:
+        self._writer.close()
         self.display.close()
