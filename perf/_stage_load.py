@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 
 from oomphony.cues import Act, Status
 from oomphony.picture import HudInfo
@@ -64,6 +65,16 @@ class SchedStat:
         if self.fd is None:
             return 0.0
         return int(os.pread(self.fd, 64, 0).split()[1]) / 1e6
+
+    def now(self) -> tuple[float, float]:
+        """(perf_counter in ms, wait so far in ms) with no wait between the two: the
+        kernel adds a wait when the thread runs again, so a wait read that changed
+        across the clock read means a preemption landed between them; read again."""
+        while True:
+            w = self.wait_ms()
+            t = time.perf_counter() * 1000
+            if self.wait_ms() == w:
+                return t, w
 
     def close(self) -> None:
         if self.fd is not None:
