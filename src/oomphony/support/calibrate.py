@@ -1,9 +1,9 @@
 """The simulator against the kernel: the milestones of a run, measured or predicted.
 
-A run's milestones are the times (from the allocator's first allocation) of the
-cache-drained point, the first swap-out and the kill. `measure` reads them from frames and
-events (a real trace); `predict` runs the simulator with the same cage size, cache fill and
-rate; `conditions` extracts those from a trace.
+A run's milestones are the times (from the allocator's first write) of the cache-drained
+point, the first swap-out and the kill, as `trace/story.py` defines them. `measure`
+reads them from frames and events (a real trace); `predict` runs the simulator with the
+same cage size, cache fill and rate; `conditions` extracts those from a trace.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ from oomphony.commands import FillCache, SetRate
 from oomphony.frame import Event, MemoryFrame, OomKill
 from oomphony.sources.sim import SimParams, SimSource
 from oomphony.trace.reader import read_trace
-from oomphony.units import KiB, MiB
-
-DRAINED_FRACTION = 0.1  # the cache is "drained" below 10 % of its peak
-SWAPOUT_MIN_B = 1 * MiB  # swap grown by this much since the start: the first swap-out
-START_GROWTH_B = 256 * KiB  # anon growing this much in one frame: the allocator writing
+from oomphony.trace.story import tell
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,49 +37,30 @@ class RunConditions:
     rate_bps: float
 
 
-def _anon_b(f: MemoryFrame) -> int:
-    if f.cage is not None and f.cage.anon_b is not None:
-        return f.cage.anon_b
-    return f.alloc.rss_b or 0
-
-
-def _start_t(frames: Sequence[MemoryFrame]) -> float:
-    """When the allocator began to allocate. It reports its count after each write, and
-    its first write after the cache fill is a catch-up burst (up to 50 ms of allocation),
-    so the first frame with a count can be late: walk back over the anon growth before
-    it, to the last frame before the allocator's pages appeared."""
-    i = next((i for i, f in enumerate(frames) if f.alloc.allocated_b > 0), None)
-    if i is None:
-        return frames[0].t_s
-    while i > 0 and _anon_b(frames[i]) - _anon_b(frames[i - 1]) >= START_GROWTH_B:
-        i -= 1
-    return frames[i].t_s
-
-
 def measure(frames: Sequence[MemoryFrame], events: Sequence[Event]) -> Milestones:
-    t0 = _start_t(frames)
-    kill = next((ev.t_s for ev in events if isinstance(ev, OomKill)), None)
-    live = [f for f in frames if kill is None or f.t_s < kill]
-    peak_i = max(range(len(live)), key=lambda i: live[i].cache_b) if live else 0
-    peak = live[peak_i].cache_b if live else 0
-    drained = next((f.t_s for f in live[peak_i:] if f.cache_b <= DRAINED_FRACTION * peak), None)
-    base = frames[0].swap_b
-    swapout = next((f.t_s for f in live if f.swap_b - base >= SWAPOUT_MIN_B), None)
+    """The story's milestones (`trace/story.py`), from the allocator's first write."""
+    story = tell(frames, events)
+    if story is None:
+        return Milestones(None, None, None)
+    t0 = story.alloc_start_t_s if story.alloc_start_t_s is not None else story.begin_t_s
 
     def rel(t: float | None) -> float | None:
         return None if t is None else t - t0
 
-    return Milestones(rel(drained), rel(swapout), rel(kill))
+    return Milestones(
+        rel(story.cache_drained_t_s), rel(story.first_swapout_t_s), rel(story.kill_t_s)
+    )
 
 
 def conditions(frames: Sequence[MemoryFrame]) -> RunConditions:
     """The cage, the cache fill (the cache's peak) and the allocator's rate of a run."""
     f0 = frames[0]
+    story = tell(frames, ())
     rates = [f.alloc.rate_bps for f in frames if f.alloc.alive and f.alloc.rate_bps > 0]
     return RunConditions(
         memory_b=f0.limit_b,
         swap_b=f0.swap_limit_b,
-        cache_fill_b=max(f.cache_b for f in frames),
+        cache_fill_b=story.cache_peak_b if story is not None else 0,
         rate_bps=statistics.median(rates) if rates else 0.0,
     )
 

@@ -1,3 +1,3 @@
-"""Traces: the JSON-lines format, writing and reading it, and `record`'s summary.
-Nothing is imported here.
+"""Traces: the JSON-lines format, writing and reading it, the story facts of a frame stream
+(`story.py`) and `record`'s summary. Nothing is imported here.
 """

@@ -1,5 +1,5 @@
-"""What a run showed, computed from its frames and events: the numbers `record` prints
-and the tests check. Pure functions over a `Trace`."""
+"""What a run showed: the numbers `record` prints and the tests check, from the story of
+its frames and events (`trace/story.py`: one allocator life, up to its end)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from dataclasses import dataclass
 
 from oomphony.frame import AllocatorExit, OomKill
 from oomphony.trace.reader import Trace
+from oomphony.trace.story import tell
 from oomphony.units import format_size
-
-# The cache counts as "drained" once it has fallen by this much from its peak: the
-# issue's acceptance bar for the cache act (≥ 80 %).
-DRAINED_FRACTION = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +18,9 @@ class Summary:
     frame_hz: float
     cache_peak_b: int
     cache_peak_t_s: float | None
-    cache_drained_t_s: float | None  # first time the cache is ≥ 80 % below its peak
+    cache_drained_t_s: float | None  # story.py's CACHE_DRAINED_FRACTION of its peak
     cache_min_after_peak_b: int
-    first_swap_t_s: float | None  # first frame with arena swap > 0 (above the start's)
+    first_swap_t_s: float | None  # story.py's first swap-out (SWAPOUT_MIN_B)
     swap_peak_b: int
     usage_peak_b: int
     kill: OomKill | None
@@ -62,51 +59,26 @@ class Summary:
 
 
 def summarise(trace: Trace) -> Summary:
+    story = tell(trace.frames, trace.events)
+    kills = sum(isinstance(e, OomKill) for e in trace.events)
+    if story is None:
+        exit = next((e for e in trace.events if isinstance(e, AllocatorExit)), None)
+        kill = next((e for e in trace.events if isinstance(e, OomKill)), None)
+        return Summary(0.0, 0, 0.0, 0, None, None, 0, None, 0, 0, kill, kills, exit)
     frames = trace.frames
-    kills = [e for e in trace.events if isinstance(e, OomKill)]
-    exits = [e for e in trace.events if isinstance(e, AllocatorExit)]
-    if not frames:
-        return Summary(
-            0.0,
-            0,
-            0.0,
-            0,
-            None,
-            None,
-            0,
-            None,
-            0,
-            0,
-            kills[0] if kills else None,
-            len(kills),
-            exits[0] if exits else None,
-        )
     duration = frames[-1].t_s - frames[0].t_s
-    peak_i = max(range(len(frames)), key=lambda i: frames[i].cache_b)
-    cache_peak = frames[peak_i].cache_b
-    after = frames[peak_i:]
-    drained_t = next(
-        (
-            f.t_s
-            for f in after
-            if cache_peak > 0 and f.cache_b <= (1 - DRAINED_FRACTION) * cache_peak
-        ),
-        None,
-    )
-    swap0 = frames[0].swap_b
-    first_swap = next((f.t_s for f in frames if f.swap_b > swap0), None)
     return Summary(
         duration_s=duration,
         frames=len(frames),
         frame_hz=(len(frames) - 1) / duration if duration > 0 else 0.0,
-        cache_peak_b=cache_peak,
-        cache_peak_t_s=frames[peak_i].t_s,
-        cache_drained_t_s=drained_t,
-        cache_min_after_peak_b=min(f.cache_b for f in after),
-        first_swap_t_s=first_swap,
-        swap_peak_b=max(f.swap_b for f in frames),
-        usage_peak_b=max(f.used_b for f in frames),
-        kill=kills[0] if kills else None,
-        kills=len(kills),
-        exit=exits[0] if exits else None,
+        cache_peak_b=story.cache_peak_b,
+        cache_peak_t_s=story.cache_peak_t_s,
+        cache_drained_t_s=story.cache_drained_t_s,
+        cache_min_after_peak_b=story.cache_min_after_peak_b,
+        first_swap_t_s=story.first_swapout_t_s,
+        swap_peak_b=story.swap_peak_b,
+        usage_peak_b=story.usage_peak_b,
+        kill=story.kill,
+        kills=kills,
+        exit=story.exit,
     )
