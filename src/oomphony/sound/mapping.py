@@ -22,6 +22,7 @@ from oomphony.cues import Act, Cues
 from oomphony.frame import MemoryFrame, OomKill
 from oomphony.sound.params import SoundParams
 from oomphony.sound.presets import PRESET_BY_NAME, STAGE, Preset
+from oomphony.trace.story import Story, advance
 from oomphony.units import PAGE_B
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ MIN_CACHE_PEAK_B = 1 << 20  # below 1 MiB of cache there is nothing to drain
 class MappingState:
     t_s: float  # the frame time last seen
     cache_b: int
-    cache_peak_b: int  # the largest cache seen this show: the sweep's top
+    story: Story  # the facts of this allocator life: its cache peak is the sweep's top
     drain_bps: float = 0.0  # smoothed rate at which the cache falls
     kills: int = 0  # kills seen: each new one bumps `kill_seq`
     kill_t_s: float | None = None  # show time of the latest kill
@@ -78,20 +79,21 @@ def map_frame(
     """Sound parameters for this frame. Pure: all memory lives in the returned state."""
     ps = preset_named(preset)
     cache = max(0, frame.cache_b)
+    story = advance(prev.story if prev is not None else None, frame, cues.new_events)
     if prev is None:
-        prev = MappingState(t_s=frame.t_s, cache_b=cache, cache_peak_b=cache)
+        prev = MappingState(t_s=frame.t_s, cache_b=cache, story=story)
     dt = frame.t_s - prev.t_s
     drain = prev.drain_bps
     if dt > 0:
         fall = max(0.0, (prev.cache_b - cache) / dt)
         drain += (fall - drain) * (1.0 - math.exp(-dt / DRAIN_TAU_S))
-    peak = max(prev.cache_peak_b, cache, MIN_CACHE_PEAK_B)
+    peak = max(story.cache_peak_b, cache, MIN_CACHE_PEAK_B)
 
     kills, kill_t = prev.kills, prev.kill_t_s
     seen = _kill_time(frame, cues)
     if seen is not None and seen != prev.kill_t_s:
         kills, kill_t = kills + 1, seen
-    state = MappingState(frame.t_s if dt > 0 else prev.t_s, cache, peak, drain, kills, kill_t)
+    state = MappingState(frame.t_s if dt > 0 else prev.t_s, cache, story, drain, kills, kill_t)
 
     now = max(frame.t_s, cues.t_s)
     after_kill = kill_t is not None and (
