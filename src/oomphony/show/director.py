@@ -178,7 +178,7 @@ def _on_events(
                 state = _follow_kernel(state, Act.KILL, frame, out, acts)
         elif isinstance(ev, AllocatorExit) and state.kill is None:
             if ev.how == "manual_kill":
-                state = replace(state, manual_kill=True, other_death=ev.how)
+                state = replace(state, manual_kill=True, other_death=ev.how, kill_t_s=ev.t_s)
             elif ev.how != "oom_kill" and state.other_death is None:
                 state = replace(state, other_death=ev.how)
                 state = _note(
