@@ -10,7 +10,6 @@ the runner from the source) puts the sim or replay badge on every screen.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import pygame
 
@@ -30,6 +29,7 @@ from oomphony.picture.rammap import RamMap
 from oomphony.picture.scene import SceneRegions, draw_scene
 from oomphony.picture.timeline import History, sample_of
 from oomphony.sources.base import Origin
+from oomphony.trace.story import Story, advance
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +43,6 @@ _ACT_LABEL = {
     Act.KILL: "OOM kill",
     Act.EPILOGUE: "epilogue",
 }
-
-
-@dataclass(slots=True)
-class _Run:
-    """Figures of the current allocator run, for the obituary."""
-
-    start_t_s: float | None = None
-    pid: int | None = None
-    comm: str | None = None
-    peak_b: int = 0
-    swap_peak_b: int = 0
 
 
 class Stage:
@@ -119,7 +108,7 @@ class Stage:
         self.kill_key: tuple | None = None
         self.kill_seen_s = 0.0
         self.obituary: Obituary | None = None
-        self.run = _Run()
+        self.story: Story | None = None  # the allocator life's facts, for the obituary
         self.rows = ()
         self.history.clear()
         self.smoother.clear()
@@ -138,7 +127,7 @@ class Stage:
                 label = cues.title or _ACT_LABEL.get(cues.act, str(cues.act))
                 self.history.mark(frame.t_s, label, "act")
             self.act, self.act_since_s = cues.act, self.t_s
-        self._track_run(frame)
+        self.story = advance(self.story, frame, cues.new_events)
         self._track_kill(frame, cues)
         self.rows = gauge_rows(frame)
         self.smoother.step(dt_s, self.rows)
@@ -156,19 +145,6 @@ class Stage:
     def page(self) -> int:
         return self.pager.page
 
-    def _track_run(self, frame: MemoryFrame) -> None:
-        a, run = frame.alloc, self.run
-        if not a.alive:
-            return
-        if a.pid is not None and run.pid is not None and a.pid != run.pid:
-            self.run = run = _Run()  # a restarted allocator: a new life
-        if run.start_t_s is None:
-            run.start_t_s = frame.t_s
-        run.pid = a.pid if a.pid is not None else run.pid
-        footprint = (a.rss_b if a.rss_b is not None else a.allocated_b) + (a.swap_b or 0)
-        run.peak_b = max(run.peak_b, footprint)
-        run.swap_peak_b = max(run.swap_peak_b, frame.swap_b)
-
     def _track_kill(self, frame: MemoryFrame, cues: Cues) -> None:
         if cues.kill is not None:
             key: tuple | None = ("oom", cues.kill.pid, cues.kill.t_s)
@@ -183,15 +159,17 @@ class Stage:
             self.obituary = None
             return
         self.kill_seen_s = self.t_s
-        k, run = cues.kill, self.run
+        k, story = cues.kill, self.story
+        assert story is not None
         kill_t = cues.kill_t_s if cues.kill_t_s is not None else (k.t_s if k else frame.t_s)
-        peak = max(run.peak_b, (k.anon_rss_b or 0) if k else 0)
+        peak = max(story.footprint_peak_b, (k.anon_rss_b or 0) if k else 0)
+        start = story.start_t_s
         self.obituary = Obituary(
             name=(k.comm if k and k.comm else None),
-            pid=(k.pid if k and k.pid is not None else run.pid),
+            pid=(k.pid if k and k.pid is not None else story.pid),
             peak_b=peak or None,
-            time_to_kill_s=(kill_t - run.start_t_s) if run.start_t_s is not None else None,
-            swap_b=run.swap_peak_b,
+            time_to_kill_s=(kill_t - start) if start is not None else None,
+            swap_b=story.swap_peak_b,
         )
         self.history.mark(frame.t_s, "killed" if cues.manual_kill and not k else "OOM kill", "kill")
 
