@@ -485,11 +485,11 @@ def test_sampler_with_unreadable_cage_degrades(tmp_path: Path) -> None:
 
 def test_psutil_fallback_builds_a_machine_frame() -> None:
     # Used only where /proc has no meminfo (another OS); on Linux it must agree too.
-    from oomphony.telemetry.sampler import _psutil_machine, _psutil_process
+    from oomphony.telemetry.machine import psutil_machine, psutil_process
 
-    machine = _psutil_machine()
+    machine = psutil_machine()
     assert machine is not None and machine.total_b == psutil.virtual_memory().total
     assert machine.anon_b is None
-    rss_b, swap_b = _psutil_process(os.getpid())
+    rss_b, swap_b = psutil_process(os.getpid())
     assert rss_b is not None and rss_b > 0 and swap_b is None
-    assert _psutil_process(2**22 + 12345) == (None, None)  # above pid_max: no such process
+    assert psutil_process(2**22 + 12345) == (None, None)  # above pid_max: no such process

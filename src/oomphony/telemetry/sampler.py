@@ -13,12 +13,13 @@ Choices:
   /proc/pressure/memory; `psi_source` says which ('cage', 'machine' or None).
 - What is missing is data: `None` in the frame and one line in `fallbacks`.
 - psutil serves only where /proc itself is absent (another OS), and only for the real
-  root: it cannot be pointed at a fixture tree.
+  root: it cannot be pointed at a fixture tree (`machine.py`).
+
+The processes' status files are `procs.py`, the differentiation `rates.py`.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,126 +32,23 @@ from oomphony.frame import (
     CageMem,
     MachineMem,
     MemoryFrame,
-    Pressure,
-    Rates,
 )
 from oomphony.telemetry.cgroup import CageReader
 from oomphony.telemetry.cgroupfs import CgroupRef
+from oomphony.telemetry.machine import is_real_proc, psutil_machine
 from oomphony.telemetry.procfs import (
     PreadFile,
     PsiTotals,
     machine_from_meminfo,
     meminfo_fields,
-    parse_meminfo,
-    parse_pid_status,
     parse_psi,
     vmstat_fields,
 )
+from oomphony.telemetry.procs import ProcStatus
+from oomphony.telemetry.rates import pressure_between, rates_between
 from oomphony.units import PAGE_B
 
 log = logging.getLogger(__name__)
-
-REAL_PROC = Path("/proc")
-_GONE = frozenset({errno.ENOENT, errno.ESRCH})  # the process is simply not there
-
-
-def _is_real_proc(root: Path) -> bool:
-    return root == REAL_PROC
-
-
-# --- pure differentiation -------------------------------------------------------------
-
-
-def _per_s(prev: int | None, cur: int | None, dt_s: float, scale: float) -> float | None:
-    if prev is None or cur is None or cur < prev:
-        return None
-    return (cur - prev) * scale / dt_s
-
-
-def rates_between(
-    prev: dict[str, int], cur: dict[str, int], dt_s: float, page_size_b: int
-) -> Rates:
-    """Swap traffic (pages → bytes) and major faults per second between two vmstats."""
-    if dt_s <= 0:
-        raise ValueError("dt_s must be > 0")
-    return Rates(
-        swapout_bps=_per_s(prev.get("pswpout"), cur.get("pswpout"), dt_s, page_size_b),
-        swapin_bps=_per_s(prev.get("pswpin"), cur.get("pswpin"), dt_s, page_size_b),
-        majfault_ps=_per_s(prev.get("pgmajfault"), cur.get("pgmajfault"), dt_s, 1.0),
-    )
-
-
-def _stall(prev: int | None, cur: int | None, dt_s: float) -> float | None:
-    frac = _per_s(prev, cur, dt_s, 1e-6)
-    return None if frac is None else min(1.0, max(0.0, frac))
-
-
-def pressure_between(prev: PsiTotals, cur: PsiTotals, dt_s: float) -> Pressure:
-    """Stall time (`total=` µs) over the wall interval, as fractions clamped to 0..1."""
-    if dt_s <= 0:
-        raise ValueError("dt_s must be > 0")
-    return Pressure(
-        some=_stall(prev.some_us, cur.some_us, dt_s),
-        full=_stall(prev.full_us, cur.full_us, dt_s),
-    )
-
-
-# --- one-shot -------------------------------------------------------------------------
-
-
-def read_meminfo(proc_root: str | Path = "/proc") -> dict[str, int]:
-    """All of /proc/meminfo in bytes (for sizing and doctor).
-
-    Where the real /proc has no meminfo (another OS), psutil fills the main fields under
-    the meminfo names. Raises TelemetryError when nothing can be read.
-    """
-    root = Path(proc_root)
-    try:
-        return parse_meminfo((root / "meminfo").read_text())
-    except OSError as err:
-        if not _is_real_proc(root):
-            raise TelemetryError(f"cannot read {root / 'meminfo'}: {err.strerror}") from err
-        machine = _psutil_machine()
-        if machine is None:
-            raise TelemetryError(f"cannot read {root / 'meminfo'}: {err.strerror}") from err
-    out = {
-        "MemTotal": machine.total_b,
-        "MemFree": machine.free_b,
-        "Cached": machine.cache_b,
-        "SwapTotal": machine.swap_total_b,
-        "SwapFree": machine.swap_free_b,
-    }
-    if machine.available_b is not None:
-        out["MemAvailable"] = machine.available_b
-    return out
-
-
-def _psutil_machine() -> MachineMem | None:
-    try:
-        import psutil
-
-        vm = psutil.virtual_memory()
-        sw = psutil.swap_memory()
-    except (ImportError, OSError, RuntimeError):
-        return None
-    return MachineMem(
-        total_b=int(vm.total),
-        free_b=int(vm.free),
-        available_b=int(vm.available),
-        cache_b=int(getattr(vm, "cached", 0)),
-        anon_b=None,
-        swap_total_b=int(sw.total),
-        swap_free_b=int(sw.free),
-    )
-
-
-def _psutil_process(pid: int) -> tuple[int | None, int | None]:
-    try:
-        import psutil
-
-        return int(psutil.Process(pid).memory_info().rss), None
-    except Exception:  # psutil.Error, ImportError, or a platform without the call
-        return None, None
 
 
 # --- the sampler ----------------------------------------------------------------------
@@ -182,12 +80,9 @@ class Sampler:
         self._meminfo = PreadFile(self.proc_root / "meminfo")
         self._vmstat = PreadFile(self.proc_root / "vmstat")
         self._psi_file = PreadFile(self.proc_root / "pressure" / "memory")
-        self._use_psutil = _is_real_proc(self.proc_root) and not self._meminfo.is_open
+        self._use_psutil = is_real_proc(self.proc_root) and not self._meminfo.is_open
         self._cage = CageReader(cgroup, fallbacks=self.fallbacks) if cgroup else None
-        self._procs: dict[str, tuple[int, PreadFile | None] | None] = {
-            "alloc": None,
-            "sleeper": None,
-        }
+        self._procs = ProcStatus(self.proc_root, use_psutil=self._use_psutil, note=self._note)
         self._base: _Baseline | None = None
         self._rates = NO_RATES
         self._psi = NO_PRESSURE
@@ -232,54 +127,14 @@ class Sampler:
         `sample()` also follows a pid that differs from the one opened, so calling this is
         only needed to reopen for a pid that was reused.
         """
-        self._open_pid("alloc", alloc_pid, force=True)
-        self._open_pid("sleeper", sleeper_pid, force=True)
-
-    def _open_pid(self, role: str, pid: int | None, *, force: bool = False) -> None:
-        current = self._procs[role]
-        if current is not None and current[0] == pid and not force:
-            return
-        if current is not None and current[1] is not None:
-            current[1].close()
-        self._procs[role] = None
-        if pid is None:
-            return
-        if self._use_psutil:
-            self._procs[role] = (pid, None)  # psutil reads the process each sample
-            return
-        f = PreadFile(self.proc_root / str(pid) / "status", reopen=False)
-        if not f.is_open and f.errno not in _GONE:
-            self._note(f"cannot read {f.reason}: {role} RSS/swap not shown")
-        self._procs[role] = (pid, f)
-
-    def _fill(self, role: str, state: AllocState) -> AllocState:
-        if state.pid is None:
-            return state
-        entry = self._procs[role]
-        if entry is None or entry[0] != state.pid:
-            self._open_pid(role, state.pid)
-            entry = self._procs[role]
-        assert entry is not None  # opened just above for a pid
-        status = entry[1]
-        if status is None:
-            rss, swap = _psutil_process(state.pid)
-        else:
-            text = status.read()
-            rss, swap = parse_pid_status(text) if text is not None else (None, None)
-        return AllocState(
-            pid=state.pid,
-            alive=state.alive,
-            allocated_b=state.allocated_b,
-            rss_b=rss,
-            swap_b=swap,
-            rate_bps=state.rate_bps,
-        )
+        self._procs.open("alloc", alloc_pid, force=True)
+        self._procs.open("sleeper", sleeper_pid, force=True)
 
     # -- machine and cage
 
     def _read_machine(self) -> MachineMem | None:
         if self._use_psutil:
-            return _psutil_machine()
+            return psutil_machine()
         text = self._meminfo.read()
         if text is None:
             return None
@@ -325,10 +180,10 @@ class Sampler:
             t_s=t_s,
             machine=machine,
             cage=cage,
-            alloc=self._fill("alloc", alloc),
+            alloc=self._procs.fill("alloc", alloc),
             rates=self._rates,
             psi=self._psi,
-            sleeper=self._fill("sleeper", sleeper) if sleeper is not None else None,
+            sleeper=self._procs.fill("sleeper", sleeper) if sleeper is not None else None,
         )
 
     def _differentiate(self, t_s: float, vm: dict[str, int], psi: PsiTotals | None) -> None:
@@ -349,7 +204,4 @@ class Sampler:
             f.close()
         if self._cage is not None:
             self._cage.close()
-        for entry in self._procs.values():
-            if entry is not None and entry[1] is not None:
-                entry[1].close()
-        self._procs = {"alloc": None, "sleeper": None}
+        self._procs.close()
