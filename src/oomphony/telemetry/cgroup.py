@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from oomphony.frame import CageMem
 from oomphony.telemetry.cgroupfs import CgroupRef
-from oomphony.telemetry.procfs import PreadFile, PsiTotals, line_rest, parse_psi
+from oomphony.telemetry.procfs import PreadFile, PsiTotals, line_rest, note_once, parse_psi
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +162,7 @@ class CageReader:
             self._note(f"no memory.pressure in the cage {ref.path}: machine PSI shown instead")
 
     def _note(self, line: str) -> None:
-        if line not in self.fallbacks:
-            log.warning("%s", line)
-            self.fallbacks.append(line)
+        note_once(self.fallbacks, line, log)
 
     def read(self) -> CageMem | None:
         texts = {name: f.read() for name, f in self._files.items()}

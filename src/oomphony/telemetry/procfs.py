@@ -16,6 +16,7 @@ import contextlib
 import errno
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,13 @@ def line_rest(text: str, key: str) -> str | None:
     return text[j:] if end < 0 else text[j:end]
 
 
+def note_once(fallbacks: list[str], line: str, logger: logging.Logger = log) -> None:
+    """What this machine cannot give: one line in `fallbacks` and one warning, once."""
+    if line not in fallbacks:
+        logger.warning("%s", line)
+        fallbacks.append(line)
+
+
 def _size_b(rest: str) -> int | None:
     """'   24684084 kB' → bytes; a bare number stays as it is; junk → None."""
     parts = rest.split()
@@ -72,16 +80,22 @@ def _size_b(rest: str) -> int | None:
     return value
 
 
-def meminfo_fields(text: str, names: tuple[str, ...] = MEMINFO_FIELDS) -> dict[str, int]:
-    """The named /proc/meminfo fields in bytes; absent or malformed fields are left out."""
+def _named(
+    text: str, names: tuple[str, ...], sep: str, parse: Callable[[str], int | None]
+) -> dict[str, int]:
+    """`parse` of the rest of each line `NAME` + `sep`; absent or malformed ones left out."""
     out: dict[str, int] = {}
     for name in names:
-        rest = line_rest(text, name + ":")
-        if rest is not None:
-            value = _size_b(rest)
-            if value is not None:
-                out[name] = value
+        rest = line_rest(text, name + sep)
+        value = parse(rest) if rest is not None else None
+        if value is not None:
+            out[name] = value
     return out
+
+
+def meminfo_fields(text: str, names: tuple[str, ...] = MEMINFO_FIELDS) -> dict[str, int]:
+    """The named /proc/meminfo fields in bytes; absent or malformed fields are left out."""
+    return _named(text, names, ":", _size_b)
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
@@ -128,17 +142,16 @@ def machine_from_meminfo(fields: dict[str, int]) -> tuple[MachineMem | None, lis
     return machine, reasons
 
 
+def _int(rest: str) -> int | None:
+    try:
+        return int(rest)
+    except ValueError:
+        return None
+
+
 def vmstat_fields(text: str, names: tuple[str, ...] = VMSTAT_FIELDS) -> dict[str, int]:
     """The named /proc/vmstat counters (pages or events); absent ones are left out."""
-    out: dict[str, int] = {}
-    for name in names:
-        rest = line_rest(text, name + " ")
-        if rest is not None:
-            try:
-                out[name] = int(rest)
-            except ValueError:
-                continue
-    return out
+    return _named(text, names, " ", _int)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from oomphony.telemetry.procfs import (
     PsiTotals,
     machine_from_meminfo,
     meminfo_fields,
+    note_once,
     parse_psi,
     vmstat_fields,
 )
@@ -109,9 +110,7 @@ class Sampler:
     # -- bookkeeping
 
     def _note(self, line: str) -> None:
-        if line not in self.fallbacks:
-            log.warning("%s", line)
-            self.fallbacks.append(line)
+        note_once(self.fallbacks, line, log)
 
     def __enter__(self) -> Sampler:
         return self
