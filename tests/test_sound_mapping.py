@@ -201,3 +201,27 @@ def test_mapping_of_odd_frames_stays_in_range(rate, out, inn, some, full, used) 
     vals = p.to_array()
     assert np.isfinite(vals).all()
     assert ((vals >= LOW) & (vals <= HIGH)).all()
+
+
+def test_a_key_press_kill_in_a_show_is_one_sting_not_one_a_frame() -> None:
+    """The director's cues for a manual kill carry its time, so the mapping counts one
+    kill (one sting) instead of a new one on every frame after it."""
+    from oomphony.commands import KillNow
+    from oomphony.show.director import Director
+    from oomphony.show.library import load_setlist
+    from oomphony.sources.sim import SimSource
+
+    source = SimSource(memory_b=256 * MIB, swap_b=128 * MIB, seed=1)
+    source.start()
+    director = Director(load_setlist("speedrun"), has_swap=True, key_wait_s=1.0)
+    state = None
+    for i in range(150):  # 3 s at 50 Hz, the K key at 2 s
+        if i == 100:
+            source.command(KillNow())
+        frame, events = source.step(i / 50)
+        cues, commands, _ = director.step(frame, events, 0.02, ())
+        for command in commands:
+            source.command(command)
+        _, state = map_frame(frame, cues, "stage", state)
+    assert state is not None and cues.manual_kill
+    assert state.kills == 1 and state.kill_t_s == pytest.approx(2.0, abs=0.03)
