@@ -15,7 +15,7 @@ docs/trace-format.md ("Story facts").
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
 from oomphony.units import KiB, MiB
@@ -41,8 +41,7 @@ SWAPOUT_MIN_B = 1 * MiB
 START_GROWTH_B = 256 * KiB
 
 
-@dataclass(frozen=True, slots=True)
-class Story:
+class Story(NamedTuple):
     """The facts of one allocator life so far; times are show times (`t_s` of frames and
     events), None until the point is reached."""
 
@@ -126,49 +125,58 @@ def _is_new_life(s: Story, frame: MemoryFrame) -> bool:
 
 
 def _on_frame(s: Story, frame: MemoryFrame) -> Story:
-    """The levels of one frame of a life that has not ended."""
-    t, a, cache = frame.t_s, frame.alloc, frame.cache_b
+    """The levels of one frame of a life that has not ended. This runs for every frame in
+    three places, hence a NamedTuple built in one call: 7 µs a frame against 17 µs with a
+    frozen dataclass and `replace` (measured on a loaded 2-core machine)."""
+    t, a, cache, swap = frame.t_s, frame.alloc, frame.cache_b, frame.swap_b
     anon = _anon_b(frame)
     growth_from = s.growth_from_t_s if anon - s.anon_b >= START_GROWTH_B else t
-    new = {
-        "pid": s.pid if s.pid is not None else a.pid,  # another pid: `_is_new_life`
-        "anon_b": anon,
-        "growth_from_t_s": growth_from,
-        "swap_peak_b": max(s.swap_peak_b, frame.swap_b),
-        "usage_peak_b": max(s.usage_peak_b, frame.used_b),
-    }
-    if a.alive:
-        new["footprint_peak_b"] = max(s.footprint_peak_b, _footprint(frame))
-        if s.start_t_s is None:
-            new["start_t_s"] = t
-    if s.alloc_start_t_s is None and a.allocated_b > 0:
-        new["alloc_start_t_s"] = growth_from
-    if s.first_swapout_t_s is None and frame.swap_b - s.swap_base_b >= SWAPOUT_MIN_B:
-        new["first_swapout_t_s"] = t
-    if cache > s.cache_peak_b:  # a new peak: the points measured from the old one go
-        new.update(
-            cache_peak_b=cache,
-            cache_peak_t_s=t,
-            alloc_at_peak_b=a.allocated_b,
-            cache_min_after_peak_b=cache,
-            cache_giving_t_s=None,
-            cache_drained_t_s=None,
-        )
-    elif cache == s.cache_peak_b:
-        new["alloc_at_peak_b"] = a.allocated_b
+    peak, peak_t, alloc_at_peak = s.cache_peak_b, s.cache_peak_t_s, s.alloc_at_peak_b
+    low, giving, drained = s.cache_min_after_peak_b, s.cache_giving_t_s, s.cache_drained_t_s
+    if cache > peak:  # a new peak: the points measured from the old one go
+        peak, peak_t, alloc_at_peak, low = cache, t, a.allocated_b, cache
+        giving = drained = None
+    elif cache == peak:
+        alloc_at_peak = a.allocated_b
     else:
-        peak = s.cache_peak_b
-        new["cache_min_after_peak_b"] = min(s.cache_min_after_peak_b, cache)
-        giving = max(CACHE_GIVING_MIN_B, CACHE_GIVING_FRACTION * peak)
-        if (
-            s.cache_giving_t_s is None
-            and peak - cache >= giving
-            and a.allocated_b > s.alloc_at_peak_b
-        ):
-            new["cache_giving_t_s"] = t
-        if s.cache_drained_t_s is None:
-            new["cache_drained_t_s"] = _drained(frame, peak)
-    return replace(s, **new)
+        low = min(low, cache)
+        fall = max(CACHE_GIVING_MIN_B, CACHE_GIVING_FRACTION * peak)
+        if giving is None and peak - cache >= fall and a.allocated_b > alloc_at_peak:
+            giving = t
+        if drained is None:
+            drained = _drained(frame, peak)
+    return Story(
+        life=s.life,
+        begin_t_s=s.begin_t_s,
+        pid=s.pid if s.pid is not None else a.pid,  # another pid: `_is_new_life`
+        start_t_s=t if s.start_t_s is None and a.alive else s.start_t_s,
+        alloc_start_t_s=(
+            growth_from if s.alloc_start_t_s is None and a.allocated_b > 0 else s.alloc_start_t_s
+        ),
+        cache_peak_b=peak,
+        cache_peak_t_s=peak_t,
+        alloc_at_peak_b=alloc_at_peak,
+        cache_min_after_peak_b=low,
+        cache_giving_t_s=giving,
+        cache_drained_t_s=drained,
+        swap_base_b=s.swap_base_b,
+        first_swapout_t_s=(
+            t
+            if s.first_swapout_t_s is None and swap - s.swap_base_b >= SWAPOUT_MIN_B
+            else s.first_swapout_t_s
+        ),
+        swap_peak_b=max(s.swap_peak_b, swap),
+        usage_peak_b=max(s.usage_peak_b, frame.used_b),
+        footprint_peak_b=(
+            max(s.footprint_peak_b, _footprint(frame)) if a.alive else s.footprint_peak_b
+        ),
+        oom_kills_base=s.oom_kills_base,
+        kill_t_s=s.kill_t_s,
+        kill=s.kill,
+        exit=s.exit,
+        anon_b=anon,
+        growth_from_t_s=growth_from,
+    )
 
 
 def _on_events(s: Story, events: Iterable[Event], frame: MemoryFrame | None) -> Story:
@@ -178,15 +186,15 @@ def _on_events(s: Story, events: Iterable[Event], frame: MemoryFrame | None) -> 
     for ev in events:
         if isinstance(ev, OomKill):
             if s.kill is None:
-                s = replace(s, kill=ev, kill_t_s=ev.t_s)
+                s = s._replace(kill=ev, kill_t_s=ev.t_s)
         elif isinstance(ev, AllocatorExit) and s.exit is None:
-            s = replace(s, exit=ev)
+            s = s._replace(exit=ev)
             if ev.how == "oom_kill" and s.kill_t_s is None:
-                s = replace(s, kill_t_s=ev.t_s)
+                s = s._replace(kill_t_s=ev.t_s)
     if s.kill_t_s is None and frame is not None and frame.cage is not None:
         kills, base = frame.cage.oom_kills, s.oom_kills_base
         if kills is not None and base is not None and kills > base:
-            s = replace(s, kill_t_s=frame.t_s)
+            s = s._replace(kill_t_s=frame.t_s)
     return s
 
 
