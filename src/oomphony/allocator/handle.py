@@ -23,7 +23,7 @@ from oomphony import commands as c
 from oomphony.allocator import shm
 from oomphony.cage.cachefile import CACHE_DIRS, cache_file_path, remove_cache_files
 from oomphony.cage.cage import Cage
-from oomphony.cage.lifeline import preexec, stop_process
+from oomphony.cage.lifeline import close_fds, preexec, stop_process
 from oomphony.telemetry.procfs import read_mounts
 
 log = logging.getLogger(__name__)
@@ -250,10 +250,7 @@ class Allocator:
         if self._sleeper is not None:
             stop_process(self._sleeper, term_s=timeout_s / 2)
             self._sleeper = None
-        for fd in (self._cmd_fd, self._pidfd, self._cache_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_fds(self._cmd_fd, self._pidfd, self._cache_fd)
         self._cmd_fd = self._pidfd = self._cache_fd = None
         if self._cache_path is not None:
             self._cache_path.unlink(missing_ok=True)

@@ -92,3 +92,11 @@ def _waited(proc: subprocess.Popen, timeout_s: float | None) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return True
+
+
+def close_fds(*fds: int | None) -> None:
+    """Close each descriptor that is not None; one already closed is no error."""
+    for fd in fds:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oomphony.cage.cage import Cage
-from oomphony.cage.lifeline import stop_process
+from oomphony.cage.lifeline import close_fds, stop_process
 from oomphony.frame import AllocatorExit, OomKill
 from oomphony.sources.kclock import KmsgClock, kmsg_usec
 from oomphony.sources.kernlog import kmsg_message, parse_context_line, parse_kill_line
@@ -260,10 +260,7 @@ class KillWatch:
         )
 
     def close(self) -> None:
-        for fd in (self._eventfd, self._counter_fd, self._kmsg_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_fds(self._eventfd, self._counter_fd, self._kmsg_fd)
         self._eventfd = self._counter_fd = self._kmsg_fd = None
         if self._journal is not None:
             stop_process(self._journal, term_s=1.0)
