@@ -8,9 +8,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from oomphony.cues import Cues
-from oomphony.frame import AllocState, CageMem, MachineMem, MemoryFrame, Pressure, Rates
+from oomphony.frame import MemoryFrame
 from oomphony.sound.mapping import map_frame
 from oomphony.sound.sinks import ClockedRenderer
+from oomphony.support.demo import caged_frame
 from oomphony.units import MiB
 
 
@@ -58,36 +59,22 @@ def frame_for(
     psi_full: float | None = 0.0,
     alive: bool = True,
 ) -> MemoryFrame:
-    """A synthetic caged frame with the values the mapping reads."""
+    """A caged frame with the values the mapping reads: `used_frac` of the limit in use,
+    `cache_b` of it page cache, the rest the allocator's."""
     used = int(limit_b * used_frac)
-    machine = MachineMem(
-        total_b=16 << 30,
-        free_b=8 << 30,
-        available_b=10 << 30,
-        cache_b=2 << 30,
-        anon_b=4 << 30,
-        swap_total_b=1 << 30,
-        swap_free_b=1 << 30,
-    )
-    cage = CageMem(
+    return caged_frame(
+        t_s,
         limit_b=limit_b,
         swap_limit_b=128 * MiB,
-        usage_b=used,
         cache_b=cache_b,
-        anon_b=max(0, used - cache_b),
-        swap_b=0,
-        oom_kills=0,
-    )
-    alloc = AllocState(
-        pid=1234, alive=alive, allocated_b=used, rss_b=used, swap_b=0, rate_bps=rate_bps
-    )
-    return MemoryFrame(
-        t_s=t_s,
-        machine=machine,
-        cage=cage,
-        alloc=alloc,
-        rates=Rates(swapout_bps, swapin_bps, 0.0),
-        psi=Pressure(psi_some, psi_full),
+        alloc_b=max(0, used - cache_b),
+        rate_bps=rate_bps,
+        pid=1234,
+        alive=alive,
+        psi_some=psi_some,
+        psi_full=psi_full,
+        swapout_bps=swapout_bps,
+        swapin_bps=swapin_bps,
     )
 
 
