@@ -102,10 +102,11 @@ def _words(cues: Cues, origin: Origin) -> tuple[str, str, str]:
 
 def obituary_lines(ob: Obituary, *, simulated: bool = False) -> tuple[str, ...]:
     ttk = "—" if ob.time_to_kill_s is None else f"{ob.time_to_kill_s:.1f} s"
+    name = f"{ob.name or 'the allocator':<14} "  # the pid in the figures' column
     if simulated:
-        who = f"{ob.name or 'the allocator'}   simulated, no real pid"
+        who = f"{name}simulated, no real pid"
     else:
-        who = f"{ob.name or 'the allocator'}   pid {'?' if ob.pid is None else ob.pid}"
+        who = f"{name}pid {'?' if ob.pid is None else ob.pid}"
     return (
         who,
         f"peak memory    {format_size(ob.peak_b)}",
