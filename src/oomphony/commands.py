@@ -72,13 +72,17 @@ Command = (
 
 
 class Action(Enum):
-    PAUSE = "pause"
+    PAUSE = "pause"  # a toggle (Space)
+    PAUSE_ON = "pause_on"  # pause, if not paused (a remote cue: /oomphony/pause)
+    RESUME = "resume"  # resume, if paused (/oomphony/resume)
     RATE_UP = "rate_up"
     RATE_DOWN = "rate_down"
     NEXT_ACT = "next_act"
     KILL = "kill"
     RESTART = "restart"
-    MUTE = "mute"
+    MUTE = "mute"  # a toggle (M)
+    MUTE_ON = "mute_on"  # remote cues: /oomphony/mute 1, /oomphony/mute 0
+    MUTE_OFF = "mute_off"
     HUD = "hud"
     FULLSCREEN = "fullscreen"
     HELP = "help"
@@ -86,6 +90,28 @@ class Action(Enum):
     RESIZE = "resize"  # the display changed size: call Stage.resize(display.size)
 
 
-# The actions the director acts on; the runner does KILL, RESTART, MUTE and QUIT itself,
-# the view HUD, HELP, FULLSCREEN and RESIZE.
-DIRECTOR_ACTIONS = frozenset({Action.PAUSE, Action.RATE_UP, Action.RATE_DOWN, Action.NEXT_ACT})
+@dataclass(frozen=True, slots=True)
+class RateCue:
+    """A remote cue (OSC `/oomphony/rate`): set the allocation rate to `rate_bps`, or
+    multiply the current one by `factor`. Exactly one of the two is given."""
+
+    rate_bps: float | None = None
+    factor: float | None = None
+
+
+# What the director, the runner or the view may be asked to do: a key's action, or a
+# remote cue (show/oscin.py), through the same path (Runner._act_on).
+Pressed = Action | RateCue
+
+# The actions the director acts on (and every RateCue); the runner does KILL, RESTART,
+# MUTE* and QUIT itself, the view HUD, HELP, FULLSCREEN and RESIZE.
+DIRECTOR_ACTIONS = frozenset(
+    {
+        Action.PAUSE,
+        Action.PAUSE_ON,
+        Action.RESUME,
+        Action.RATE_UP,
+        Action.RATE_DOWN,
+        Action.NEXT_ACT,
+    }
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from oomphony.frame import Event, OomKill
 
@@ -33,6 +34,7 @@ class Cues:
     t_s: float
     act: Act = Act.OVERTURE
     act_name: str = ""  # the setlist's name for the act
+    act_index: int = -1  # the act's place in the setlist (0 = first); -1: none
     title: str = ""  # short caption, the act's title
     caption: str = ""  # one plain sentence
     explanation: str = ""  # the longer classroom text
@@ -60,3 +62,13 @@ class Status:
     kill_detect_ms: float | None = None  # the last OOM kill: kernel → show knew
     kill_screen_ms: float | None = None  # show knew → kill screen on the display
     has_kill: bool = False
+    osc: OscCounters | None = None  # None: no --osc-out and no --osc-in
+
+
+class OscCounters(NamedTuple):
+    """The OSC link's counts over the run (docs/osc.md), for the HUD and the trace."""
+
+    sent: int = 0  # datagrams sent (frame bundles and event messages, every target)
+    send_errors: int = 0  # datagrams a target's socket refused (full buffer, unreachable)
+    cues: int = 0  # cues received and acted on
+    ignored: int = 0  # datagrams or messages ignored: not OSC, unknown address, wrong args

@@ -203,4 +203,51 @@ class EndEvent:
     event: str = field(default="end", init=False)
 
 
-Event = OomKill | AllocatorExit | ActEvent | AudioReport | PictureReport | EndEvent
+@dataclass(frozen=True, slots=True)
+class CueEvent:
+    """A remote cue (OSC, docs/osc.md) the show acted on: the action, the address and
+    who sent it."""
+
+    t_s: float
+    action: str  # an `oomphony.commands.Action` value, or "rate"
+    address: str
+    sender: str  # "HOST:PORT"
+    value: float | None = None  # the rate cue's bytes/s or factor
+    event: str = field(default="cue", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WarningEvent:
+    """Something the show ignored and went on: an OSC datagram that was not OSC, an
+    unknown address, wrong arguments (`about` "osc"). `count` is how many so far."""
+
+    t_s: float
+    about: str
+    detail: str
+    count: int
+    event: str = field(default="warning", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OscReport:
+    """The OSC link's counts at the end of a run (docs/osc.md)."""
+
+    t_s: float
+    sent: int
+    send_errors: int
+    cues: int
+    ignored: int
+    event: str = field(default="osc", init=False)
+
+
+Event = (
+    OomKill
+    | AllocatorExit
+    | ActEvent
+    | AudioReport
+    | PictureReport
+    | EndEvent
+    | CueEvent
+    | WarningEvent
+    | OscReport
+)

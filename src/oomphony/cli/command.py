@@ -105,6 +105,21 @@ def _add_audio_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_osc_args(p: argparse.ArgumentParser) -> None:
+    """Open Sound Control (docs/osc.md); checked in cli/inputs.py."""
+    p.add_argument(
+        "--osc-out",
+        action="append",
+        metavar="HOST:PORT",
+        help="send the show's state as OSC to HOST:PORT (repeatable)",
+    )
+    p.add_argument(
+        "--osc-in",
+        metavar="[HOST:]PORT",
+        help="listen for OSC cues on PORT (loopback), or on HOST:PORT",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="oomphony", description="The Linux memory manager, performed live.")
     parser.add_argument("--version", action="version", version=f"oomphony {__version__}")
@@ -139,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--screenshots", metavar="DIR", help="save a PNG of each act into DIR (for slides)"
     )
+    _add_osc_args(run)
 
     rec = sub.add_parser("record", help="a live run in a cage: trace only, then a summary")
     rec.add_argument("file", metavar="FILE.jsonl")
@@ -150,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--duration", type=_positive("--duration"), help="stop after S seconds")
     rec.add_argument("--sleeper", type=_size("--sleeper"), help="sleeper size")
     _add_audio_args(rec)
+    _add_osc_args(rec)
     rec.set_defaults(no_audio_default=True)
 
     sub.add_parser("doctor", help="what this machine can do, and what will fall back")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from pathlib import Path
 
 from oomphony.errors import UsageError
@@ -104,3 +105,50 @@ def check_record_options(args: argparse.Namespace) -> None:
                 f"{', '.join(given)}: with a setlist, its acts set the allocation rate, the "
                 "cache fill and the sleeper (edit the setlist, or record without one)"
             )
+
+
+# --- Open Sound Control (docs/osc.md) ------------------------------------------------------
+
+LOOPBACK = "127.0.0.1"
+
+
+def _port(text: str, option: str, given: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UsageError(f"{option} {given!r}: the port must be a number from 1 to 65535")
+    return int(text)
+
+
+def parse_osc_address(text: str, option: str, *, host_optional: bool) -> tuple[str, int]:
+    """`HOST:PORT` (`[v6]:PORT` for an IPv6 address); with `host_optional` a bare `PORT`
+    means the loopback. The host must resolve now, not at the first frame."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        if not host_optional:
+            raise UsageError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9000")
+        host, port = LOOPBACK, text
+    elif host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise UsageError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9000")
+    number = _port(port, option, text)
+    try:
+        socket.getaddrinfo(host, number, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as err:
+        why = getattr(err, "strerror", None) or err
+        raise UsageError(f"{option} {text!r}: unknown host {host!r} ({why})") from None
+    return host, number
+
+
+def check_osc_options(
+    args: argparse.Namespace,
+) -> tuple[list[tuple[str, int]], tuple[str, int] | None]:
+    """--osc-out (any number) and --osc-in, parsed; python-osc must be installed."""
+    outs = [parse_osc_address(t, "--osc-out", host_optional=False) for t in args.osc_out or ()]
+    listen = None
+    if args.osc_in is not None:
+        listen = parse_osc_address(args.osc_in, "--osc-in", host_optional=True)
+    if outs or listen:
+        from oomphony.show.osc import require_python_osc
+
+        require_python_osc("--osc-out" if outs else "--osc-in")
+    return outs, listen

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import argparse
 
-from oomphony.cli.inputs import check_paths, check_record_options, check_run_options
+from oomphony.cli.inputs import (
+    check_osc_options,
+    check_paths,
+    check_record_options,
+    check_run_options,
+)
 from oomphony.errors import UsageError
-from oomphony.show.config import AudioConfig, CageRequest, PictureConfig, PlainFill, RunConfig
+from oomphony.show.config import (
+    AudioConfig,
+    CageRequest,
+    OscConfig,
+    PictureConfig,
+    PlainFill,
+    RunConfig,
+)
 
 
 def pick_backend(args: argparse.Namespace) -> str:
@@ -38,6 +50,11 @@ def _audio(args: argparse.Namespace, *, device_by_default: bool) -> AudioConfig:
     )
 
 
+def _osc(args: argparse.Namespace) -> OscConfig:
+    outs, listen = check_osc_options(args)
+    return OscConfig(out=tuple(outs), listen=listen)
+
+
 def run_config(args: argparse.Namespace) -> RunConfig:
     """`oomphony run`: every option checked that can be without reading a file."""
     backend = pick_backend(args)
@@ -58,6 +75,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         seed=args.seed,
         duration_s=args.duration,
         shows=args.shows,
+        osc=_osc(args),
     )
 
 
@@ -79,4 +97,5 @@ def record_config(args: argparse.Namespace) -> RunConfig:
         audio=_audio(args, device_by_default=False),
         duration_s=args.duration,
         fill=fill,
+        osc=_osc(args),
     )

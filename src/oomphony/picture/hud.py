@@ -37,6 +37,11 @@ def hud_lines(info: HudInfo) -> tuple[str, ...]:
         f"backend: {st.backend}",
         f"cage: {st.cage}",
     ]
+    if st.osc is not None:
+        o = st.osc
+        lines.append(
+            f"osc: sent {o.sent} (errors {o.send_errors})  cues {o.cues}  ignored {o.ignored}"
+        )
     if st.has_kill:
         lines.append(
             f"last kill: detect {_ms(st.kill_detect_ms)} ms  screen {_ms(st.kill_screen_ms)} ms"

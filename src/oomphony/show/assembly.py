@@ -21,7 +21,7 @@ from oomphony.errors import DisplayError, TraceError, UsageError
 from oomphony.show.config import PlainFill, RunConfig
 from oomphony.show.library import choose_setlist
 from oomphony.show.plain import DEFAULT_RATE_BPS, PlainDirector
-from oomphony.show.runner import Director, Runner, RunOptions, ShowResult
+from oomphony.show.runner import Director, Remote, Runner, RunOptions, ShowResult
 from oomphony.show.setlist import Setlist
 from oomphony.sources.base import Source
 from oomphony.sources.factory import SourceFactory, SourceSpec, check_spec
@@ -162,6 +162,9 @@ class Show:
             self.close()
 
     def close(self) -> None:
+        if self.runner.remote is not None:
+            self.runner.remote.close()
+            self.runner.remote = None
         if self.runner.view is not None:
             self.runner.view.close()
         if self.runner.trace is not None:
@@ -179,9 +182,17 @@ def open_show(plan: ShowPlan, notice: Notice) -> Show:
         trace.setlist = plan.setlist_record
         trace.options = plan.options
     setlist = plan.setlist
-    view = _open_view(config, setlist.picture_preset if setlist else "stage", notice)
-    interactive = view is not None and view.interactive
-    audio = _open_audio(config, setlist.sound_preset if setlist else "stage", notice)
+    remote = _open_osc(config, notice)  # a port in use fails before a window opens
+    view = audio = None
+    try:
+        view = _open_view(config, setlist.picture_preset if setlist else "stage", notice)
+        interactive = view is not None and view.interactive
+        audio = _open_audio(config, setlist.sound_preset if setlist else "stage", notice)
+    except BaseException:
+        for part in (view, remote):
+            if part is not None:
+                part.close()
+        raise
     live = config.backend == "live"
     runner = Runner(
         trace=trace,
@@ -193,8 +204,18 @@ def open_show(plan: ShowPlan, notice: Notice) -> Show:
             duration_s=config.duration_s,
             max_shows=config.shows,
         ),
+        remote=remote,
     )
     return Show(plan, runner, SourceFactory(plan.source, notice), interactive)
+
+
+def _open_osc(config: RunConfig, notice: Notice) -> Remote | None:
+    """The OSC link (show/osc.py), or None without --osc-out and --osc-in."""
+    if not config.osc.wanted:
+        return None
+    from oomphony.show.osc import OscLink
+
+    return OscLink(config.osc, notice)
 
 
 def _open_view(config: RunConfig, preset: str, notice: Notice) -> Any | None:

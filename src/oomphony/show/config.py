@@ -41,6 +41,19 @@ class AudioConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OscConfig:
+    """Open Sound Control (docs/osc.md): where the show's state goes (`--osc-out`, any
+    number of (host, port)), and where it listens for cues (`--osc-in`, or None)."""
+
+    out: tuple[tuple[str, int], ...] = ()
+    listen: tuple[str, int] | None = None
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.out) or self.listen is not None
+
+
+@dataclass(frozen=True, slots=True)
 class PlainFill:
     """`record` without a setlist: fill the cache, then allocate at one rate (None: the
     default, resolved against the cage by the assembly)."""
@@ -67,6 +80,7 @@ class RunConfig:
     duration_s: float | None = None
     shows: int | None = None  # stop a looping show after N shows; N > 1 loops any setlist
     fill: PlainFill | None = None  # record without a setlist: the plain fill
+    osc: OscConfig = field(default_factory=OscConfig)
 
     def header_options(self, backend: str) -> dict[str, Any]:
         """The trace header's `options` (docs/trace-format.md): what was asked (None: the
@@ -85,6 +99,8 @@ class RunConfig:
             ("audio_device", a.device, False), ("audio_out", a.wav_path, False),
             ("latency", a.latency, False), ("screenshots", p.screenshots, True),
             ("trace", self.replay_path, True),
+            ("osc_out", [f"{h}:{p}" for h, p in self.osc.out] or None, False),
+            ("osc_in", "{}:{}".format(*self.osc.listen) if self.osc.listen else None, False),
         ):  # fmt: skip
             if runs_setlist or not setlist_only:
                 opts[key] = value

@@ -21,7 +21,9 @@ from oomphony.commands import (
     Command,
     FillCache,
     Hold,
+    Pressed,
     Ramp,
+    RateCue,
     Release,
     SetRate,
     StartSleeper,
@@ -214,9 +216,23 @@ def _follow_kernel(
     return _enter(state, later[0], frame, out, acts) if later else state
 
 
+def _new_rate(state: DirectorState, action: Action | RateCue, frame: MemoryFrame) -> float:
+    """The rate a rate key or a remote rate cue asks for."""
+    rate = state.current_rate_bps
+    if isinstance(action, RateCue):
+        if action.rate_bps is not None:
+            return action.rate_bps
+        factor = action.factor if action.factor is not None else 1.0
+        base = rate if rate > 0 else RATE_FIRST_FRACTION * frame.limit_b
+        return base * factor
+    if action is Action.RATE_UP:
+        return rate * RATE_STEP if rate > 0 else RATE_FIRST_FRACTION * frame.limit_b
+    return rate / RATE_STEP
+
+
 def _on_actions(
     state: DirectorState,
-    actions: tuple[Action, ...],
+    actions: tuple[Pressed, ...],
     frame: MemoryFrame,
     out: list[Command],
     acts: list[ActEvent],
@@ -226,15 +242,15 @@ def _on_actions(
             break
         if action is Action.NEXT_ACT:
             state = _enter(state, state.act_index + 1, frame, out, acts)
-        elif action is Action.PAUSE and not state.between:
+        elif (
+            action is Action.PAUSE
+            or (action is Action.PAUSE_ON and not state.paused)
+            or (action is Action.RESUME and state.paused)
+        ) and not state.between:
             state = replace(state, paused=not state.paused)
             out.extend([Hold()] if state.paused else _resume(state))
-        elif action in (Action.RATE_UP, Action.RATE_DOWN):
-            rate = state.current_rate_bps
-            if action is Action.RATE_UP:
-                rate = rate * RATE_STEP if rate > 0 else RATE_FIRST_FRACTION * frame.limit_b
-            else:
-                rate = rate / RATE_STEP
+        elif isinstance(action, RateCue) or action in (Action.RATE_UP, Action.RATE_DOWN):
+            rate = _new_rate(state, action, frame)
             state = replace(state, rate_bps=rate, ramp=None)
             if not (state.paused or state.between):
                 out.append(SetRate(rate))
@@ -249,7 +265,7 @@ def step(
     events: list[Event],
     dt_s: float,
     *,
-    actions: tuple[Action, ...] = (),
+    actions: tuple[Pressed, ...] = (),
 ) -> tuple[DirectorState, Cues, list[Command], list[ActEvent]]:
     out: list[Command] = []
     acts: list[ActEvent] = []
@@ -288,6 +304,7 @@ def _cues(
         t_s=frame.t_s,
         act=a.kind if a is not None else Act.EPILOGUE,
         act_name=a.name if a is not None else "",
+        act_index=state.act_index if a is not None else -1,
         title=a.title if a is not None else show.title,
         caption=a.caption if a is not None else "",
         explanation=a.explanation if a is not None else "",
@@ -319,7 +336,7 @@ class Director:
         frame: MemoryFrame,
         events: list[Event],
         dt_s: float,
-        actions: tuple[Action, ...] = (),
+        actions: tuple[Pressed, ...] = (),
     ) -> tuple[Cues, list[Command], list[ActEvent]]:
         self.state, cues, commands, acts = step(self.state, frame, events, dt_s, actions=actions)
         return cues, commands, acts

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from oomphony.commands import Action, Command
+from oomphony.commands import Command, Pressed
 from oomphony.cues import Act, Cues
 from oomphony.frame import ActEvent, AllocatorExit, Event, MemoryFrame, OomKill
 from oomphony.units import MiB
@@ -38,7 +38,7 @@ class PlainDirector:
         frame: MemoryFrame,
         events: list[Event],
         dt_s: float,
-        actions: tuple[Action, ...] = (),
+        actions: tuple[Pressed, ...] = (),
     ) -> tuple[Cues, list[Command], list[ActEvent]]:
         cues = self._cues or Cues(
             t_s=frame.t_s,

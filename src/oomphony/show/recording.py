@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oomphony.cues import Status
+from oomphony.cues import OscCounters, Status
 from oomphony.frame import Event, MemoryFrame, OomKill
 from oomphony.show.stats import FrameStats, KillScreenTimer, picture_report
 from oomphony.sources.base import Source
@@ -82,7 +82,9 @@ class ShowRecorder:
         if report is not None:
             self.trace.event(report)
 
-    def status(self, source: Source, audio: Any | None, *, muted: bool) -> Status:
+    def status(
+        self, source: Source, audio: Any | None, *, muted: bool, osc: OscCounters | None = None
+    ) -> Status:
         """What the HUD shows this frame."""
         underflows = audio.counters()[0] if audio is not None else 0
         kill = self.last_kill
@@ -98,4 +100,5 @@ class ShowRecorder:
             kill_detect_ms=kill.detect_ms if kill is not None else None,
             kill_screen_ms=kill.screen_ms if kill is not None else None,
             has_kill=kill is not None,
+            osc=osc,
         )

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import select
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from oomphony.commands import DIRECTOR_ACTIONS, Action, Command, KillNow
-from oomphony.cues import Act, Cues, Status
+from oomphony.commands import DIRECTOR_ACTIONS, Action, Command, KillNow, Pressed, RateCue
+from oomphony.cues import Act, Cues, OscCounters, Status
 from oomphony.frame import (
     ActEvent,
     AudioReport,
@@ -41,8 +41,19 @@ class Director(Protocol):
     finished: bool
 
     def step(
-        self, frame: MemoryFrame, events: list[Event], dt_s: float, actions: tuple[Action, ...]
+        self, frame: MemoryFrame, events: list[Event], dt_s: float, actions: tuple[Pressed, ...]
     ) -> tuple[Cues, list[Command], list[ActEvent]]: ...
+
+
+class Remote(Protocol):
+    """A remote link (show/osc.py): the show's frames and events out, cues in."""
+
+    def send_frame(self, frame: MemoryFrame, cues: Cues) -> None: ...
+    def send_events(self, events: Sequence[Event]) -> None: ...
+    def take(self, t_s: float) -> tuple[list[Pressed], list[Event]]: ...
+    def counters(self) -> OscCounters: ...
+    def report(self, t_s: float) -> Event: ...
+    def close(self) -> None: ...
 
 
 class Audio(Protocol):
@@ -84,10 +95,12 @@ class Runner:
         audio: Audio | None = None,
         view: Any | None = None,
         options: RunOptions | None = None,
+        remote: Remote | None = None,
     ) -> None:
         self.trace = trace
         self.audio = audio
         self.view = view
+        self.remote = remote  # OSC: frames and events out, cues in (None: none)
         self.opt = options or RunOptions()
         self.clock_offset_s = 0.0  # kiosk: the show clock keeps running across shows
         self.muted = False
@@ -131,7 +144,7 @@ class Runner:
         substep = source.name != "live"
         t = target = 0.0
         next_frame_t = 0.0
-        pressed: tuple[Action, ...] = ()
+        pressed: tuple[Pressed, ...] = ()
         picture_dt = 0.0
         while True:
             while True:
@@ -148,26 +161,32 @@ class Runner:
                     if isinstance(ev, OomKill):
                         now = t + self.clock_offset_s
                         self.rec.kill_known(ev, now, screen=self.view is not None)
-                if self.trace is not None:
-                    if t >= next_frame_t - 1e-9:
-                        self.rec.write(frame)
-                        next_frame_t += frame_period
-                        if next_frame_t <= t:  # a long stall (live): do not write a burst
-                            next_frame_t = t + frame_period
-                    for ev in (*events, *acts):
-                        self.rec.write(ev)
+                if t >= next_frame_t - 1e-9:  # a trace frame (and an OSC bundle)
+                    self.rec.write(frame)
+                    if self.remote is not None:
+                        self.remote.send_frame(frame, cues)
+                    next_frame_t += frame_period
+                    if next_frame_t <= t:  # a long stall (live): do not write a burst
+                        next_frame_t = t + frame_period
+                for ev in (*events, *acts):
+                    self.rec.write(ev)
+                if self.remote is not None and (events or acts):
+                    self.remote.send_events((*events, *acts))
                 if t >= target - 1e-9 or director.finished or source.done:
                     break
             result.last_frame, result.last_cues = frame, cues
+            if self.remote is not None:  # cues received since the last tick
+                pressed = self._remote_cues(source, t + self.clock_offset_s)
             if self.audio is not None:
                 self.audio.update(t + self.clock_offset_s, frame, cues)
             if self.view is not None:
                 started, t0 = time.monotonic(), time.perf_counter()
-                status = self.rec.status(source, self.audio, muted=self.muted)
+                osc = self.remote.counters() if self.remote is not None else None
+                status = self.rec.status(source, self.audio, muted=self.muted, osc=osc)
                 actions = self.view.frame(picture_dt, frame, cues, status)
                 self.rec.stats.add(started, (time.perf_counter() - t0) * 1000.0)
                 self.rec.kill_screen_check(self.view)
-                pressed = self._act_on(actions, source)
+                pressed = (*pressed, *self._act_on(actions, source))
             if self.quit or self._restart:
                 result.reason = "quit" if self.quit else "restart"
                 self._restart = False
@@ -212,20 +231,29 @@ class Runner:
             return False
         return bool(ready)
 
-    def _act_on(self, actions: list[Action], source: Source | None) -> tuple[Action, ...]:
-        """The presenter's actions: the director's are returned for its next step; K
-        becomes a command to the source (none without a source: the attract screen
-        between kiosk shows); restart, mute and quit are the runner's."""
-        for_director: list[Action] = []
+    def _remote_cues(self, source: Source, now_t_s: float) -> tuple[Pressed, ...]:
+        """The remote cues since the last tick, through the keys' path; each one, and each
+        message ignored, leaves a trace line."""
+        assert self.remote is not None
+        cues, lines = self.remote.take(now_t_s)
+        for line in lines:
+            self.rec.write(line)
+        return self._act_on(cues, source) if cues else ()
+
+    def _act_on(self, actions: Sequence[Pressed], source: Source | None) -> tuple[Pressed, ...]:
+        """The presenter's actions (keys, remote cues): the director's are returned for its
+        next step; K becomes a command to the source (none without a source: the attract
+        screen between kiosk shows); restart, mute and quit are the runner's."""
+        for_director: list[Pressed] = []
         for a in actions:
-            if a in DIRECTOR_ACTIONS:
+            if isinstance(a, RateCue) or a in DIRECTOR_ACTIONS:
                 for_director.append(a)
             elif a is Action.KILL and source is not None:
                 source.command(KillNow())
             elif a is Action.RESTART:
                 self._restart = True
-            elif a is Action.MUTE and self.audio is not None:
-                self.muted = not self.muted
+            elif a in (Action.MUTE, Action.MUTE_ON, Action.MUTE_OFF) and self.audio is not None:
+                self.muted = a is Action.MUTE_ON or (a is Action.MUTE and not self.muted)
                 self.audio.set_muted(self.muted)
             elif a is Action.QUIT:
                 self.quit = True
@@ -304,6 +332,8 @@ class Runner:
             if self.trace is not None:
                 errors = self.audio.callback_errors()
                 self.trace.event(AudioReport(end_t, underflows, round(worst, 3), errors))
+        if self.trace is not None and self.remote is not None:
+            self.trace.event(self.remote.report(end_t))
         if self.trace is not None:
             reason = results[-1].reason if results else "none"
             self.trace.event(EndEvent(end_t, reason))

@@ -25,14 +25,17 @@ from oomphony.frame import (
     AllocState,
     AudioReport,
     CageMem,
+    CueEvent,
     EndEvent,
     Event,
     MachineMem,
     MemoryFrame,
     OomKill,
+    OscReport,
     PictureReport,
     Pressure,
     Rates,
+    WarningEvent,
 )
 
 TRACE_VERSION = 1
@@ -74,6 +77,9 @@ _EVENT_TYPES: dict[str, type] = {
     "audio": AudioReport,
     "picture": PictureReport,
     "end": EndEvent,
+    "cue": CueEvent,
+    "warning": WarningEvent,
+    "osc": OscReport,
 }
 
 
