@@ -85,7 +85,7 @@ def cgroup_mounts() -> tuple[list[str], list[str]]:
 
 def test_every_line_is_there(report: dict) -> None:
     for name in ("kernel", "cage", "swap", "pressure (PSI)", "kernel log", "audio",
-                 "mlockall", "pygame-ce", "display", "console (KMSDRM)"):  # fmt: skip
+                 "mlockall", "pygame-ce", "display", "console (KMSDRM)", "OSC"):  # fmt: skip
         assert name in report, name
         line = report[name]
         assert line.ok or line.fallback, f"{name}: missing, but no fallback named"
@@ -227,3 +227,21 @@ def test_pygame_ce_as_installed(report: dict) -> None:
     line = report["pygame-ce"]
     assert line.ok
     assert line.detail.startswith(f"pygame-ce {importlib.metadata.version('pygame-ce')}, SDL ")
+
+
+def test_osc_as_installed(report: dict) -> None:
+    line = report["OSC"]
+    try:
+        version = importlib.metadata.version("python-osc")
+    except importlib.metadata.PackageNotFoundError:
+        assert not line.ok and "pip install 'oomphony[osc]'" in line.fallback
+    else:
+        assert line.ok and line.detail.startswith(f"python-osc {version}: ")
+
+
+def test_osc_without_python_osc_names_the_extra(tmp_path: Path) -> None:
+    """python-osc hidden from the interpreter (a None in sys.modules: "not importable")."""
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['pythonosc'] = None\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    line = doctor(env)["OSC"]
+    assert not line.ok and "pip install 'oomphony[osc]'" in line.fallback

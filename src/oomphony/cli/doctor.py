@@ -204,6 +204,23 @@ def check_sdl() -> Check:
     return Check("pygame-ce", True, f"pygame-ce {ver}, SDL {sdl.strip()}")
 
 
+def check_osc() -> Check:
+    """python-osc, the optional extra behind --osc-out and --osc-in (docs/osc.md)."""
+    import importlib.metadata
+
+    from oomphony.show.osc import INSTALL_HINT, python_osc_missing
+
+    if python_osc_missing():
+        return Check(
+            "OSC",
+            False,
+            "python-osc is not installed: no --osc-out, no --osc-in",
+            f"the show runs without OSC ({INSTALL_HINT})",
+        )
+    version = importlib.metadata.version("python-osc")
+    return Check("OSC", True, f"python-osc {version}: --osc-out and --osc-in (docs/osc.md)")
+
+
 CHECKS = (
     check_kernel,
     check_cage,
@@ -215,6 +232,7 @@ CHECKS = (
     check_sdl,
     check_display,
     check_kmsdrm,
+    check_osc,
 )
 
 
