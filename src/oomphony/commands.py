@@ -68,7 +68,7 @@ Command = (
 )
 
 
-# --- the presenter's actions (a key press, in picture/keys.py) -------------------------
+# --- the presenter's actions (a key press in picture/keys.py, an OSC cue in show/oscin.py) -
 
 
 class Action(Enum):

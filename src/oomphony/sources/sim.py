@@ -152,7 +152,7 @@ class SimSource:
                 pid = m.pid
                 m.end_allocator()
                 self._pending.append(
-                    AllocatorExit(t, pid, "manual_kill", -9, "killed by a key press (SIGKILL)")
+                    AllocatorExit(t, pid, "manual_kill", -9, "killed by the presenter (SIGKILL)")
                 )
         elif isinstance(cmd, Restart):
             m.restart()
