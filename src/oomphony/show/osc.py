@@ -49,11 +49,13 @@ class OscLink:
             FrameEncoder,
             OscSender,
             event_messages,
-            frame_values,
+            frame_numbers,
+            frame_strings,
             now_s,
         )
 
-        self._now, self._values, self._event_messages = now_s, frame_values, event_messages
+        self._now, self._event_messages = now_s, event_messages
+        self._numbers, self._strings = frame_numbers, frame_strings
         self.encoder = FrameEncoder()
         self.sender = OscSender(config.out)
         self.listener: OscListener | None = None
@@ -73,7 +75,8 @@ class OscLink:
 
     def send_frame(self, frame: MemoryFrame, cues: Cues) -> None:
         if self.sender.targets:
-            self.sender.send(self.encoder.encode(self._values(frame, cues), self._now()))
+            numbers, strings = self._numbers(frame, cues), self._strings(cues)
+            self.sender.send(self.encoder.encode(numbers, strings, self._now()))
 
     def send_events(self, events: Sequence[Event]) -> None:
         if self.sender.targets:

@@ -1,25 +1,31 @@
 """OSC out: the show's state as Open Sound Control, one value per address (docs/osc.md).
 
-`frame_values` is a pure function of (frame, cues): the addresses and their values, from
-the frame's own derived values (`MemoryFrame.limit_b`, `cache_b`, `swap_b`, `used_b`, the
-ones the picture and the sound read). `FrameEncoder` turns them into one OSC bundle per
-frame, timetagged; `event_messages` turns act and kill events into messages of their own.
-`OscSender` sends datagrams on non-blocking UDP sockets: a full buffer or an unreachable
-receiver costs one failed `sendto`, counted, never a wait.
+`frame_numbers` and `frame_strings` are pure functions of (frame, cues): the values of
+the frame addresses, from the frame's own derived values (`MemoryFrame.limit_b`,
+`cache_b`, `swap_b`, `used_b`, the ones the picture and the sound read). `FrameEncoder`
+packs them into one OSC bundle per frame, timetagged; `event_messages` turns act and kill
+events into messages of their own. `OscSender` sends datagrams on non-blocking,
+connected UDP sockets: a full buffer or an unreachable receiver costs one failed `send`,
+counted, never a wait.
 
-Encoding uses python-osc's type writers (`pythonosc.parsing.osc_types`) with each
-address's header (address and type tags) built once: python-osc's message and bundle
-builders infer types and re-parse what they build, 370 µs for a 20-value bundle against
-7 µs this way (measured on the 2-core test machine).
+The bundle is packed in one `struct` call whose fields are the elements' headers
+(address and type tags, from python-osc's `osc_types.write_string`, built once) and the
+values: python-osc's message and bundle builders infer types and re-parse what they
+build, 370 µs for a 20-value bundle against a few µs this way (measured on the 2-core
+test machine; perf/bench_osc.py measures the whole cost per tick). python-osc's parser
+reads these bundles back in tests/test_osc.py.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import operator
 import socket
+import struct
 import time
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 from pythonosc.parsing import osc_types
 
@@ -28,29 +34,31 @@ from oomphony.frame import ActEvent, AllocatorExit, Event, MemoryFrame, OomKill
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/oomphony"
 BUNDLE_HEAD = b"#bundle\x00"
 
-# The frame's addresses, all float32 ("f"), in the order a bundle carries them. The
-# fractions are of the cage (its memory limit; `swap` of the swap it may use); a rate's
-# 0–1 value is the fraction of the cage it moves per second, capped at 1.
-FRAME_FLOATS: tuple[str, ...] = (
-    "/oomphony/t",
-    "/oomphony/usage",
-    "/oomphony/cache",
-    "/oomphony/anon",
-    "/oomphony/swap",
-    "/oomphony/psi/some",
-    "/oomphony/psi/full",
-    "/oomphony/alloc/rate",
-    "/oomphony/alloc/rate_bps",
-    "/oomphony/swapout/rate",
-    "/oomphony/swapout/rate_bps",
-    "/oomphony/swapin/rate",
-    "/oomphony/swapin/rate_bps",
+# The frame's numeric addresses and their OSC types, in the order a bundle carries them.
+# The fractions are of the cage (its memory limit; `swap` of the swap it may use); a
+# rate's 0–1 value is the fraction of the cage it moves per second, capped at 1.
+FRAME_NUMBERS: tuple[tuple[str, str], ...] = (
+    ("/oomphony/t", "f"),
+    ("/oomphony/usage", "f"),
+    ("/oomphony/cache", "f"),
+    ("/oomphony/anon", "f"),
+    ("/oomphony/swap", "f"),
+    ("/oomphony/psi/some", "f"),
+    ("/oomphony/psi/full", "f"),
+    ("/oomphony/alloc/rate", "f"),
+    ("/oomphony/alloc/rate_bps", "f"),
+    ("/oomphony/swapout/rate", "f"),
+    ("/oomphony/swapout/rate_bps", "f"),
+    ("/oomphony/swapin/rate", "f"),
+    ("/oomphony/swapin/rate_bps", "f"),
+    ("/oomphony/act/index", "i"),
+    ("/oomphony/paused", "i"),
+    ("/oomphony/alive", "i"),
 )
-FRAME_INTS: tuple[str, ...] = ("/oomphony/act/index", "/oomphony/paused", "/oomphony/alive")
 FRAME_STRINGS: tuple[str, ...] = ("/oomphony/act", "/oomphony/act/kind")
+FRAME_ADDRESSES = (*(a for a, _ in FRAME_NUMBERS), *FRAME_STRINGS)
 # The events' addresses and their argument types (OSC type tags).
 EVENT_TYPES: dict[str, str] = {
     "/oomphony/event/act": "ssif",  # name, kind, recognised (0/1), t
@@ -58,85 +66,106 @@ EVENT_TYPES: dict[str, str] = {
     "/oomphony/event/allocator_exit": "isf",  # pid (-1: unknown), how, t
 }
 
+Number = float | int | None
+
 
 def _unit(x: float) -> float:
-    return min(1.0, max(0.0, x)) if x == x else 0.0
+    return 0.0 if not x > 0.0 else (1.0 if x > 1.0 else x)  # NaN → 0
 
 
-def _rate(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
-def frame_values(frame: MemoryFrame, cues: Cues) -> dict[str, float | int | str | None]:
-    """Every frame address and its value; None where the frame has no value (the trace's
-    `null`): that address is left out of the bundle."""
-    limit = max(1, frame.limit_b)
+def frame_numbers(frame: MemoryFrame, cues: Cues) -> tuple[Number, ...]:
+    """The values of FRAME_NUMBERS, in order; None where the frame has no value (the
+    trace's `null`): that address is left out of the bundle."""
+    limit = frame.limit_b or 1
     swap_limit = frame.swap_limit_b
-    cage = frame.cage
+    cage, alloc, rates, psi = frame.cage, frame.alloc, frame.rates, frame.psi
     anon = cage.anon_b if cage is not None else frame.machine.anon_b
-    alloc_bps = frame.alloc.rate_bps if frame.alloc.alive else 0.0
-    out_bps, in_bps = _rate(frame.rates.swapout_bps), _rate(frame.rates.swapin_bps)
-    return {
-        "/oomphony/t": frame.t_s,
-        "/oomphony/usage": _unit(frame.used_b / limit),
-        "/oomphony/cache": _unit(frame.cache_b / limit),
-        "/oomphony/anon": _unit(anon / limit) if anon is not None else None,
-        "/oomphony/swap": _unit(frame.swap_b / swap_limit) if swap_limit > 0 else 0.0,
-        "/oomphony/psi/some": frame.psi.some,
-        "/oomphony/psi/full": frame.psi.full,
-        "/oomphony/alloc/rate": _unit(alloc_bps / limit),
-        "/oomphony/alloc/rate_bps": alloc_bps,
-        "/oomphony/swapout/rate": _unit(out_bps / limit) if out_bps is not None else None,
-        "/oomphony/swapout/rate_bps": out_bps,
-        "/oomphony/swapin/rate": _unit(in_bps / limit) if in_bps is not None else None,
-        "/oomphony/swapin/rate_bps": in_bps,
-        "/oomphony/act/index": cues.act_index,
-        "/oomphony/paused": int(cues.paused),
-        "/oomphony/alive": int(frame.alloc.alive),
-        "/oomphony/act": cues.act_name,
-        "/oomphony/act/kind": cues.act.value,
-    }
+    alive = alloc.alive
+    alloc_bps = alloc.rate_bps if alive else 0.0
+    out_bps, in_bps = rates.swapout_bps, rates.swapin_bps
+    if out_bps is not None and not math.isfinite(out_bps):
+        out_bps = None
+    if in_bps is not None and not math.isfinite(in_bps):
+        in_bps = None
+    return (
+        frame.t_s,
+        _unit(frame.used_b / limit),
+        _unit(frame.cache_b / limit),
+        _unit(anon / limit) if anon is not None else None,
+        _unit(frame.swap_b / swap_limit) if swap_limit > 0 else 0.0,
+        psi.some,
+        psi.full,
+        _unit(alloc_bps / limit),
+        alloc_bps,
+        _unit(out_bps / limit) if out_bps is not None else None,
+        out_bps,
+        _unit(in_bps / limit) if in_bps is not None else None,
+        in_bps,
+        cues.act_index,
+        1 if cues.paused else 0,
+        1 if alive else 0,
+    )
 
 
-def _element(message: bytes) -> bytes:
-    """A bundle element: its size, then the message."""
-    return osc_types.write_int(len(message)) + message
+def frame_strings(cues: Cues) -> tuple[str, str]:
+    """The values of FRAME_STRINGS: the act's name and kind."""
+    return cues.act_name, cues.act.value
+
+
+def _header(address: str, types: str) -> bytes:
+    return osc_types.write_string(address) + osc_types.write_string("," + types)
+
+
+_is_none = partial(operator.is_, None)
 
 
 class FrameEncoder:
-    """One OSC bundle per frame. Headers are built once; the strings (the act's name and
-    kind) are re-encoded only when they change."""
+    """One OSC bundle per frame, packed by one `struct.Struct` per set of values present
+    (in practice two: the first frame's, without rates, and every other frame's). The
+    strings (the act's name and kind) are re-encoded only when they change."""
 
     def __init__(self) -> None:
-        head = osc_types.write_string
-        self._floats = [(a, _element(head(a) + head(",f") + bytes(4))[:-4]) for a in FRAME_FLOATS]
-        self._ints = [(a, _element(head(a) + head(",i") + bytes(4))[:-4]) for a in FRAME_INTS]
-        self._string_heads = {a: head(a) + head(",s") for a in FRAME_STRINGS}
-        self._strings: dict[str, tuple[str, bytes]] = {}
+        self._heads = [_header(a, t) for a, t in FRAME_NUMBERS]
+        self._types = [t for _, t in FRAME_NUMBERS]
+        self._packers: dict[tuple[bool, ...], tuple[struct.Struct, list[object]]] = {}
+        self._strings: dict[tuple[str, ...], bytes] = {}
+        self._all_present = (False,) * len(FRAME_NUMBERS)
 
-    def _string(self, address: str, value: str) -> bytes:
-        cached = self._strings.get(address)
-        if cached is None or cached[0] != value:
-            cached = (value, _element(self._string_heads[address] + osc_types.write_string(value)))
-            self._strings[address] = cached
-        return cached[1]
+    def _packer(self, absent: tuple[bool, ...]) -> tuple[struct.Struct, list[object]]:
+        """The struct and its argument template (heads in place, values to fill) for the
+        values present."""
+        fmt, template = [">8s8s"], [BUNDLE_HEAD, b""]
+        for head, typ, gone in zip(self._heads, self._types, absent, strict=True):
+            if not gone:
+                fmt.append(f"i{len(head)}s{typ}")
+                template += [len(head) + 4, head, 0]
+        packer = (struct.Struct("".join(fmt)), template)
+        self._packers[absent] = packer
+        return packer
 
-    def encode(self, values: dict[str, float | int | str | None], wall_s: float) -> bytes:
+    def _tail(self, strings: tuple[str, ...]) -> bytes:
+        """The string elements, encoded once per distinct act."""
+        tail = b""
+        for address, value in zip(FRAME_STRINGS, strings, strict=True):
+            msg = _header(address, "s") + osc_types.write_string(value)
+            tail += osc_types.write_int(len(msg)) + msg
+        if len(self._strings) > 64:  # a long kiosk run: acts repeat, names do not pile up
+            self._strings.clear()
+        self._strings[strings] = tail
+        return tail
+
+    def encode(self, numbers: Sequence[Number], strings: tuple[str, ...], wall_s: float) -> bytes:
         """The bundle, timetagged `wall_s` (seconds since the epoch, as time.time())."""
-        parts = [BUNDLE_HEAD, osc_types.write_date(wall_s)]
-        for address, head in self._floats:
-            v = values[address]
-            if v is not None:
-                parts.append(head + osc_types.write_float(float(v)))
-        for address, head in self._ints:
-            v = values[address]
-            if v is not None:
-                parts.append(head + osc_types.write_int(int(v)))
-        for address in FRAME_STRINGS:
-            v = values[address]
-            if v is not None:
-                parts.append(self._string(address, str(v)))
-        return b"".join(parts)
+        if None in numbers:
+            absent = tuple(map(_is_none, numbers))
+            values: Sequence[Number] = [v for v in numbers if v is not None]
+        else:
+            absent, values = self._all_present, numbers
+        packer, template = self._packers.get(absent) or self._packer(absent)
+        args = template.copy()
+        args[1] = osc_types.write_date(wall_s)
+        args[4::3] = values
+        return packer.pack(*args) + (self._strings.get(strings) or self._tail(strings))
 
 
 def message(address: str, types: str, args: Sequence[float | int | str]) -> bytes:
@@ -179,8 +208,9 @@ class OscSender:
             for host, port in targets:
                 family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
                 sock = socket.socket(family, socket.SOCK_DGRAM)
-                sock.setblocking(False)
                 self.targets.append((sock, addr[:2]))
+                sock.setblocking(False)
+                sock.connect(addr)  # a connected socket: no route lookup per datagram
         except (OSError, socket.gaierror):
             self.close()
             raise
@@ -188,8 +218,8 @@ class OscSender:
     def send(self, datagram: bytes) -> None:
         for sock, addr in self.targets:
             try:
-                sock.sendto(datagram, addr)
-            except OSError as err:  # BlockingIOError (full), ECONNREFUSED, ENETUNREACH, …
+                sock.send(datagram)
+            except OSError as err:  # BlockingIOError (full), ECONNREFUSED (gone), …
                 self.errors += 1
                 kind = type(err).__name__
                 if kind not in self._warned:
