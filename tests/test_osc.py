@@ -178,7 +178,9 @@ def test_a_sim_shows_frames_and_events_reach_an_osc_server_and_match_its_trace(
     assert "/oomphony/event/oom_kill" in rec.handled  # python-osc's own dispatch saw it
 
 
-def test_a_dead_receiver_costs_nothing_and_the_show_goes_on(tmp_path: Path) -> None:
+def test_a_dead_receiver_costs_nothing_and_the_show_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = free_udp_port()  # nobody listens: the kernel answers "port unreachable"
     trace = tmp_path / "t.jsonl"
     args = ["run", "speedrun", "--backend", "sim", "--display", "none", "--no-audio",
@@ -189,6 +191,11 @@ def test_a_dead_receiver_costs_nothing_and_the_show_goes_on(tmp_path: Path) -> N
     osc_end = next(e for e in events if e["event"] == "osc")
     assert osc_end["sent"] + osc_end["send_errors"] >= len(frames)
     assert events[-1]["reason"] == "duration"
+    printed = capsys.readouterr().out
+    assert (
+        f"osc: {osc_end['sent']} datagrams sent ({osc_end['send_errors']} failed), "
+        "0 cues, 0 ignored"
+    ) in printed
 
 
 # --- in: cues over UDP to a running sim show ----------------------------------------------
@@ -428,3 +435,29 @@ def test_event_messages_skip_unknown_numbers_as_minus_one() -> None:
     msg = osc_packet.OscPacket(datagram).messages[0].message
     assert msg.address == "/oomphony/event/oom_kill"
     assert msg.params[:3] == [-1, "", -1] and math.isclose(msg.params[3], 1.5)
+
+
+def test_a_value_osc_cannot_carry_is_counted_not_raised() -> None:
+    from oomphony.cues import Cues
+    from oomphony.frame import AllocState, CageMem, MachineMem, MemoryFrame
+    from oomphony.show.config import OscConfig
+    from oomphony.show.osc import OscLink
+
+    machine = MachineMem(8 * 1024 * MiB, 4096 * MiB, None, 0, None, 0, 0)
+    cage = CageMem(512 * MiB, 0, 100 * MiB, 10 * MiB, 90 * MiB, 0, 0)
+    frame = MemoryFrame(1.0, machine, cage, AllocState(7, True, 90 * MiB, None, None, 1e6))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind((LOCAL, 0))
+        rx.settimeout(5)
+        link = OscLink(OscConfig(out=((LOCAL, rx.getsockname()[1]),)), lambda _s: None)
+        try:
+            link.send_frame(frame, Cues(t_s=1.0, act_index=2**40))  # not an OSC int32
+            link.send_frame(frame, Cues(t_s=1.0, act_index=2))
+            msgs = {m.message.address: m.message.params
+                    for m in osc_packet.OscPacket(rx.recv(65536)).messages}  # fmt: skip
+        finally:
+            link.close()
+    assert link.counters() == OscCounters(sent=1, send_errors=1, cues=0, ignored=0)
+    assert msgs["/oomphony/act/index"] == [2]
+    assert msgs["/oomphony/usage"][0] == pytest.approx(100 / 512)
+    assert "/oomphony/psi/some" not in msgs  # the frame has no PSI: left out, not 0

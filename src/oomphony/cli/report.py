@@ -36,6 +36,12 @@ def print_run(results: list[ShowResult], show: Show) -> None:
             print(f"  OOM kill at {k.t_s:.2f} s{recorded}: {who} (seen by {k.source})")
             if k.kernel_line:
                 print(f"  kernel: {k.kernel_line}")
+    osc = show.osc_counts
+    if osc is not None:
+        print(
+            f"osc: {osc.sent} datagrams sent ({osc.send_errors} failed), {osc.cues} cues, "
+            f"{osc.ignored} ignored"
+        )
     if plan.config.record_path:
         print(f"trace: {plan.config.record_path}")
 

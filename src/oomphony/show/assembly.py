@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oomphony.cage.sizing import cache_default_b, resolve_sizes
+from oomphony.cues import OscCounters
 from oomphony.errors import DisplayError, TraceError, UsageError
 from oomphony.show.config import PlainFill, RunConfig
 from oomphony.show.library import choose_setlist
@@ -133,6 +134,7 @@ class Show:
     runner: Runner
     factory: SourceFactory
     interactive: bool  # a person at the keyboard can press keys
+    osc_counts: OscCounters | None = None  # the OSC link's counts, once the run is over
 
     @property
     def backend(self) -> str:
@@ -163,6 +165,7 @@ class Show:
 
     def close(self) -> None:
         if self.runner.remote is not None:
+            self.osc_counts = self.runner.remote.counters()  # for the command line's report
             self.runner.remote.close()
             self.runner.remote = None
         if self.runner.view is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import logging
 from collections.abc import Callable, Sequence
 
 from oomphony.commands import Pressed, RateCue
@@ -16,6 +17,8 @@ from oomphony.cues import Cues, OscCounters
 from oomphony.errors import UsageError
 from oomphony.frame import CueEvent, Event, MemoryFrame, OscReport, WarningEvent
 from oomphony.show.config import OscConfig
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'oomphony[osc]'"
 
@@ -55,6 +58,7 @@ class OscLink:
         )
 
         self._now, self._event_messages = now_s, event_messages
+        self._warned = False
         self._numbers, self._strings = frame_numbers, frame_strings
         self.encoder = FrameEncoder()
         self.sender = OscSender(config.out)
@@ -75,13 +79,29 @@ class OscLink:
 
     def send_frame(self, frame: MemoryFrame, cues: Cues) -> None:
         if self.sender.targets:
-            numbers, strings = self._numbers(frame, cues), self._strings(cues)
-            self.sender.send(self.encoder.encode(numbers, strings, self._now()))
+            try:
+                numbers, strings = self._numbers(frame, cues), self._strings(cues)
+                datagram = self.encoder.encode(numbers, strings, self._now())
+            except Exception as err:  # a value OSC cannot carry: count it, never end the show
+                self._unsendable(err)
+            else:
+                self.sender.send(datagram)
 
     def send_events(self, events: Sequence[Event]) -> None:
         if self.sender.targets:
-            for datagram in self._event_messages(events):
-                self.sender.send(datagram)
+            try:
+                datagrams = self._event_messages(events)
+            except Exception as err:
+                self._unsendable(err)
+            else:
+                for datagram in datagrams:
+                    self.sender.send(datagram)
+
+    def _unsendable(self, err: Exception) -> None:
+        self.sender.errors += 1
+        if not self._warned:
+            self._warned = True
+            log.warning("a frame or event could not be put into OSC (%s); counted", err)
 
     def take(self, t_s: float) -> tuple[list[Pressed], list[Event]]:
         """The cues received since the last call, and their trace lines (at `t_s`)."""
