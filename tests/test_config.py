@@ -16,6 +16,7 @@ RUN_KEYS = [
     "shows", "display", "palette", "no_audio", "audio_device", "audio_out", "latency",
     "screenshots", "trace",
 ]  # fmt: skip
+OSC_KEYS = ["osc_out", "osc_in"]
 FILL_KEYS = ["rate_bps", "cache_b", "sleeper_b"]
 
 
@@ -48,10 +49,10 @@ def test_a_trace_makes_auto_a_replay_and_contradictions_are_refused() -> None:
 @pytest.mark.parametrize(
     ("argv", "keys"),
     [
-        (["run", "--backend", "sim"], RUN_KEYS),
+        (["run", "--backend", "sim"], [*RUN_KEYS, *OSC_KEYS]),
         (["record", "{tmp}/t.jsonl"], [*RUN_KEYS[:5], *RUN_KEYS[7:8], *RUN_KEYS[11:15],
-                                       *FILL_KEYS]),
-        (["record", "{tmp}/t.jsonl", "speedrun"], [*RUN_KEYS, *FILL_KEYS]),
+                                       *OSC_KEYS, *FILL_KEYS]),
+        (["record", "{tmp}/t.jsonl", "speedrun"], [*RUN_KEYS, *OSC_KEYS, *FILL_KEYS]),
     ],
 )  # fmt: skip
 def test_the_trace_header_options_keep_their_keys(tmp_path, argv, keys) -> None:
@@ -91,3 +92,18 @@ def test_a_cage_this_machine_cannot_have_is_refused_before_anything_starts() -> 
     cfg = run_config(parse("run", "speedrun", "--backend", "live", "--memory", "64TiB"))
     with pytest.raises(UsageError, match="more than this machine has"):
         plan_show(cfg)
+
+
+def test_osc_options_become_the_osc_config_and_the_header_says_them() -> None:
+    cfg = run_config(
+        parse("run", "--backend", "sim", "--osc-out", "127.0.0.1:9001",
+              "--osc-out", "localhost:57120", "--osc-in", "9000")
+    )  # fmt: skip
+    assert cfg.osc.out == (("127.0.0.1", 9001), ("localhost", 57120))
+    assert cfg.osc.listen == ("127.0.0.1", 9000)  # a bare port: the loopback only
+    opts = cfg.header_options("sim")
+    assert opts["osc_out"] == ["127.0.0.1:9001", "localhost:57120"]
+    assert opts["osc_in"] == "127.0.0.1:9000"
+    plain = run_config(parse("run", "--backend", "sim"))
+    assert not plain.osc.wanted and plain.header_options("sim")["osc_out"] is None
+    assert run_config(parse("run", "--osc-in", "[::1]:9000")).osc.listen == ("::1", 9000)
