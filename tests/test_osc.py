@@ -482,3 +482,34 @@ def test_a_value_osc_cannot_carry_is_counted_not_raised() -> None:
     assert msgs["/oomphony/act/index"] == [2]
     assert msgs["/oomphony/usage"][0] == pytest.approx(100 / 512)
     assert "/oomphony/psi/some" not in msgs  # the frame has no PSI: left out, not 0
+
+
+def test_mute_cues_set_the_sound_and_the_toggle_still_toggles() -> None:
+    from oomphony.show.runner import Runner
+    from oomphony.sound import AudioOutput
+
+    out = AudioOutput.open(no_audio=True)
+    runner = Runner(audio=out)
+    try:
+        seen = []
+        for cue in (Action.MUTE_ON, Action.MUTE_ON, Action.MUTE_OFF, Action.MUTE, Action.MUTE):
+            assert runner._act_on([cue], None) == ()  # the runner's own, not the director's
+            seen.append((runner.muted, out._muted))
+        assert seen == [(True, True), (True, True), (False, False), (True, True), (False, False)]
+        assert runner._act_on([RateCue(factor=2.0), Action.RESUME], None) == (
+            RateCue(factor=2.0),
+            Action.RESUME,
+        )
+    finally:
+        out.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("localhost", True),
+     ("0.0.0.0", False), ("192.168.1.10", False), ("studio.local", False)],
+)  # fmt: skip
+def test_only_loopback_listening_goes_without_a_notice(host: str, loopback: bool) -> None:
+    from oomphony.show.osc import is_loopback
+
+    assert is_loopback(host) is loopback
