@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from oomphony import __version__
+from oomphony.cli.render import add_render_parser
 from oomphony.errors import OomphonyError, UsageError
 from oomphony.units import parse_rate, parse_size, parse_swap
 
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_osc_args(rec)
     rec.set_defaults(no_audio_default=True)
 
+    add_render_parser(sub, _positive, _count)
     sub.add_parser("doctor", help="what this machine can do, and what will fall back")
     sub.add_parser("setlists", help="list the bundled setlists")
     chk = sub.add_parser("check", help="validate setlist files")
@@ -194,6 +196,8 @@ _VALUE_OPTIONS = (
     "--shows",
     "--latency",
     "--sleeper",
+    "--fps",
+    "--size",
 )
 
 
@@ -277,6 +281,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             else:
                 print(f"{path}: ok ({len(sl.acts)} acts)")
         return status
+    if args.command == "render":
+        from oomphony.cli.render import cmd_render
+
+        return cmd_render(args)
     if args.command == "record":
         from oomphony.cli.run import cmd_record
 
