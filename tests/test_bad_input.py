@@ -158,6 +158,27 @@ CASES = [
     ("record {DIR}/new.jsonl speedrun --rate 50MiB/s", "with a setlist, its acts set"),
     ("record {DIR}/new.jsonl speedrun --cache 16MiB", "with a setlist, its acts set"),
     ("record {DIR}/new.jsonl speedrun --sleeper 16MiB", "with a setlist, its acts set"),
+    # render: its setlist, trace, file and picture
+    ("render {DIR}/o.mp4 nosuchshow", "unknown setlist 'nosuchshow'"),
+    ("render {DIR}/o.mp4 {broken}", "broken.toml:3: not valid TOML"),
+    ("render {DIR}/o.mp4 --trace {DIR}/missing.jsonl", "cannot read trace"),
+    ("render {DIR}/o.mp4 --trace {garbage}", ":1: not an oomphony trace"),
+    ("render {DIR}/o.mp4 --trace {header-only}", "holds no frames"),
+    ("render {RO}/o.mp4", "read-only"),
+    ("render {DIR}/no/such/dir/o.mp4", "there is no directory"),
+    ("render {a-dir}", "it is a directory"),
+    ("render {DIR}/o.avi", "the name must end in .mp4, .webm, .gif, .wav"),
+    ("render {DIR}/o.mp4 --size 0x0", "--size 0x0: width and height must be"),
+    ("render {DIR}/o.mp4 --size 321x180", "must be even"),
+    ("render {DIR}/o.mp4 --size 320x-2", "--size 320x-2: width and height must be"),
+    ("render {DIR}/o.mp4 --size big", "--size must look like 1280x720"),
+    ("render {DIR}/o.mp4 --fps 0", "--fps must be at least 1"),
+    ("render {DIR}/o.mp4 --fps -30", "--fps must be at least 1"),
+    ("render {DIR}/o.mp4 --fps 1000", "--fps must be 1–240"),
+    ("render {DIR}/o.mp4 --speed 0", "--speed must be more than zero"),
+    ("render {DIR}/o.mp4 --sound loud", "invalid choice"),
+    ("render {TRACE}", "the name must end in"),
+    ("render", "required"),
     # the parser's own refusals
     ("run --display hologram", "invalid choice"),
     ("run --backend quantum", "invalid choice"),
@@ -177,6 +198,7 @@ def test_bad_input_is_one_line_and_exit_2(files: dict[str, str], line: str, need
     assert lines[0].startswith("oomphony: ")
     assert needle in lines[0], lines[0]
     assert not Path(files["DIR"], "new.jsonl").exists()  # nothing was started or written
+    assert not [p for p in Path(files["DIR"]).iterdir() if p.name.startswith((".o.", "o."))]
 
 
 def test_the_paths_above_really_are_unwritable(files: dict[str, str]) -> None:
