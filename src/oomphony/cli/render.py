@@ -37,12 +37,19 @@ def add_render_parser(sub: Any, positive: Callable, count: Callable) -> None:
     p.add_argument("--trace", help="render a recorded show (its own setlist) instead of the sim")
     p.add_argument("--size", type=_size, default=(1280, 720), help="WxH, default 1280x720")
     p.add_argument("--fps", type=count("--fps", least=1), default=30, help="default 30")
-    p.add_argument("--speed", type=positive("--speed"), default=1.0, help="show clock speed")
-    p.add_argument("--seed", type=count("--seed", least=0), default=0)
+    p.add_argument(
+        "--speed", type=positive("--speed"), default=1.0, help="show clock speed (video = show ÷ X)"
+    )
+    p.add_argument("--seed", type=count("--seed", least=0), default=0, help="sim and noise seed")
     p.add_argument("--duration", type=positive("--duration"), help="stop after S show seconds")
     p.add_argument("--palette", choices=["default", "colorblind"], default="default")
     p.add_argument("--sound", choices=list(PRESET_BY_NAME), help="sound preset for every act")
-    p.add_argument("--encoder", choices=ENCODERS, default=DEFAULT_ENCODER)
+    p.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        default=DEFAULT_ENCODER,
+        help=f"pipe: the imageio-ffmpeg wheel's ffmpeg; pyav: PyAV in process ({DEFAULT_ENCODER})",
+    )
 
 
 def render_config(args: argparse.Namespace) -> Any:

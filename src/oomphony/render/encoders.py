@@ -31,7 +31,7 @@ import pygame
 from oomphony.errors import OomphonyError, UsageError
 
 KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif", ".wav": "wav"}
-ENCODERS = ("pyav", "pipe")
+ENCODERS = ("pipe", "pyav")
 DEFAULT_ENCODER = "pipe"
 # x264's constant quality: 18–20 is "visually lossless" for most video. TV static is
 # nearly incompressible; at 20 the grain stays grain (see perf/README.md, "render").

@@ -12,6 +12,7 @@ fails.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import subprocess
 import tempfile
@@ -43,6 +44,8 @@ _AUDIO = {
     "mp4": ["-c:a", "aac", "-b:a", str(AAC_BPS), "-movflags", "+faststart"],
     "webm": ["-c:a", "libopus", "-b:a", str(OPUS_BPS)],
 }
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
+PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask (/proc/sys/fs/pipe-max-size)
 _GIF_FILTER = "fps={fps},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer"
 
 
@@ -73,13 +76,17 @@ class PipeEncoder:
         else:
             cmd += [*_VIDEO[t.kind], "-an", "-f", "matroska", str(self.picture)]
         # the child ignores Ctrl-C: the render stops it (abort) and deletes its file
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             preexec_fn=_ignore_sigint,
         )
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):  # a frame in a few writes, not 60 (Linux only)
+            fcntl.fcntl(proc.stdin.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+        return proc
 
     def video(self, surface: pygame.Surface) -> None:
         if self._proc is None:
