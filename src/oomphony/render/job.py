@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from oomphony.errors import UsageError
 from oomphony.render.encoders import DEFAULT_ENCODER, Encoder, Target, kind_of, open_encoder
-from oomphony.render.offline import OfflineAudio, OfflineView
+from oomphony.render.offline import REPLAY_TAIL_S, HeldEnd, OfflineAudio, OfflineView
 from oomphony.show.assembly import HEADLESS_SAMPLE_HZ, Show, ShowPlan, plan_show
 from oomphony.show.config import RunConfig
 from oomphony.show.runner import Runner, RunOptions
@@ -102,7 +103,7 @@ def estimate_show_s(plan: ShowPlan, notice: Notice) -> float | None:
     a simulated show is run once without picture or sound (a fraction of a second)."""
     duration = plan.config.duration_s
     if plan.source.replay is not None:
-        length = plan.source.replay.frames[-1].t_s
+        length = plan.source.replay.frames[-1].t_s + REPLAY_TAIL_S
         return min(length, duration) if duration is not None else length
     options = RunOptions(speed=DRY_RUN_SPEED, sample_hz=HEADLESS_SAMPLE_HZ, duration_s=duration)
     runner = Runner(options=options)
@@ -123,7 +124,7 @@ def render(
     encoder = open_encoder(target, cfg.encoder, notice)
     try:
         view, audio, show = _assemble(cfg, plan, target, encoder, notice, progress)
-        show.runner.run_loop(show.make_show, loop=False)
+        show.runner.run_loop(lambda: _held(show), loop=False)
         samples = audio.finish(view.frames, cfg.fps) if target.has_audio else 0
         encoder.finish()
     except BaseException:
@@ -143,6 +144,12 @@ def render(
         backend=show.backend,
         simulated=origin.simulated or origin.kind == "sim",
     )
+
+
+def _held(show: Show) -> tuple[Any, Any]:
+    """The next show; a replay's last frame held so its kill screen plays out."""
+    source, director = show.make_show()
+    return (HeldEnd(source) if source.name == "replay" else source), director
 
 
 def _assemble(

@@ -15,23 +15,29 @@ renders exactly to the end of the last frame: samples = round(frames × rate / f
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pygame
 
 from oomphony.commands import Action
 from oomphony.cues import Cues, Status
-from oomphony.frame import MemoryFrame
+from oomphony.frame import Event, MemoryFrame
 from oomphony.picture.stage import Stage
 from oomphony.sound.mapping import MappingState, map_frame
 from oomphony.sound.params import IDX, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.presets import PRESET_BY_NAME
 from oomphony.sound.sinks import ClockedRenderer
-from oomphony.sources.base import Origin
+from oomphony.sources.base import Origin, Source
 
 FrameSink = Callable[[pygame.Surface, int, float], None]  # (surface, frame index, show t)
 AudioSink = Callable[[np.ndarray], None]  # float32 (n, 2) blocks in [-1, 1]
 _KILL_T = IDX["kill_t_s"]
+# A recorded trace stops shortly after the kill (the recorder's last frames); a video of it
+# would end with the kernel's line half typed. Its last frame is held this long (show
+# seconds): the kill screen's own minimum (picture/stage.py KILL_SCREEN_MIN_S).
+REPLAY_TAIL_S = 6.0
 
 
 class OfflineView:
@@ -136,3 +142,31 @@ class OfflineAudio:
 
     def close(self, end_t_s: float | None = None) -> None:
         return None  # the render job calls `finish` with the frame count
+
+
+class HeldEnd:
+    """A source whose last frame is held `tail_s` show seconds after it is done (the
+    kill screen of a replay types out in full). Everything else is the source's own."""
+
+    def __init__(self, inner: Source, tail_s: float = REPLAY_TAIL_S) -> None:
+        self.inner = inner
+        self.tail_s = tail_s
+        self._last: MemoryFrame | None = None
+        self._end_t: float | None = None  # show time the source ran out
+        self._t = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @property
+    def done(self) -> bool:
+        return self._end_t is not None and self._t >= self._end_t + self.tail_s - 1e-9
+
+    def step(self, t_s: float) -> tuple[MemoryFrame, list[Event]]:
+        self._t = t_s
+        if self._end_t is None or self._last is None:
+            self._last, events = self.inner.step(t_s)
+            if self.inner.done:
+                self._end_t = t_s
+            return self._last, events
+        return replace(self._last, t_s=t_s), []
