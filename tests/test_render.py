@@ -238,3 +238,33 @@ def test_ctrl_c_leaves_no_file(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_on_a_terminal_a_progress_bar_shows_show_time_rate_and_time_left(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import termios
+
+    out = tmp_path / "bar.mp4"
+    cmd = [sys.executable, "-m", "oomphony", "render", str(out), "speedrun",
+           "--size", "320x180", "--fps", "15", "--speed", "2"]  # fmt: skip
+    pid, fd = pty.fork()
+    if pid == 0:  # the child, on the terminal: make it 100 columns wide, then render
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        os.execvpe(cmd[0], cmd, ENV)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    text = seen.decode("utf-8", "replace")
+    bars = [line for line in text.replace("\r", "\n").splitlines() if "show s" in line]
+    assert any("frames/s" in b and "<" in b and "%" in b for b in bars), text[-2000:]
+    assert out.exists()
