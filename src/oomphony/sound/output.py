@@ -64,6 +64,7 @@ class AudioOutput:
         status: str,
         mlock: str | None = None,
         shared: SharedParams | None = None,
+        oom_score_adj: str | None = None,
     ) -> None:
         self._proc = proc
         # where the device stream's counters come from: the audio process's shared
@@ -74,6 +75,7 @@ class AudioOutput:
         self.notice = notice
         self.status = status
         self.mlock = mlock  # "locked", "refused: …" (for doctor), None without a device
+        self.oom_score_adj = oom_score_adj  # the audio process's, as it reported it
         self._mapping: MappingState | None = None
         self._arr = SoundParams().to_array()
         self._muted = False
@@ -90,7 +92,9 @@ class AudioOutput:
         wav_path: str | Path | None = None,
         no_audio: bool = False,
         preset: str = "stage",
+        shield: bool = False,
     ) -> AudioOutput:
+        """`shield` (--global): the audio process also sets its oom_score_adj to −1000."""
         if preset not in PRESET_BY_NAME:
             raise UsageError(
                 f"unknown sound preset {preset!r} (known: {', '.join(PRESET_BY_NAME)})"
@@ -100,7 +104,7 @@ class AudioOutput:
         if no_audio:
             status = "wav only" if wav else "off (--no-audio)"
             return cls(None, wav, preset, None, status)
-        proc = AudioProcess(device, latency)
+        proc = AudioProcess(device, latency, shield=shield)
         kind, info = proc.handshake()
         if kind == "ok":
             status = (
@@ -112,7 +116,8 @@ class AudioOutput:
             log.info(
                 "audio: %s, latency %.1f ms, %s", status, info["latency_s"] * 1e3, info["mlock"]
             )
-            return cls(proc, wav, preset, None, status, info["mlock"])
+            score = info.get("oom_score_adj")
+            return cls(proc, wav, preset, None, status, info["mlock"], oom_score_adj=score)
         proc.stop()
         if kind == "unknown_device":
             if wav:
@@ -177,6 +182,22 @@ class AudioOutput:
             f"audio: {errors} callback{'s' if errors != 1 else ''} failed and played "
             "silence instead (see the trace's audio event)"
         )
+
+    @property
+    def pid(self) -> int | None:
+        """The audio process's pid, while it runs."""
+        return self._proc.proc.pid if self._proc is not None and not self._lost else None
+
+    def footprint_b(self) -> tuple[int, int] | None:
+        """(resident bytes not counting shared memory such as JACK's segment, locked
+        bytes) of the audio process; None without one. Reads its /proc status."""
+        from oomphony.cage.protect import footprint
+
+        pid = self.pid
+        fp = footprint(pid) if pid is not None else {}
+        if "VmRSS" not in fp:
+            return None
+        return fp["VmRSS"] - fp.get("RssShmem", 0), fp.get("VmLck", 0)
 
     @property
     def params(self) -> np.ndarray:

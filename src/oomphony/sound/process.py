@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import logging
 import mmap
@@ -29,33 +27,20 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from oomphony.cage.lifeline import die_with_parent, preexec, stop_process
+from oomphony.cage.protect import lock_memory, lower_oom_score, read_oom_score
 from oomphony.sound.params import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ, SoundParams
 from oomphony.sound.shm import CALLBACKS, SIZE, SharedParams
 
 log = logging.getLogger(__name__)
 
-MCL_CURRENT, MCL_FUTURE = 1, 2
 STALL_S = 2.0  # no callback for this long: the device is gone, the audio process ends
-HANDSHAKE_TIMEOUT_S = 20.0  # the child imports numpy, scipy and PortAudio: ~1 s, more when busy
-
-
-def lock_memory() -> str:
-    """mlockall, best effort. Returns "locked", "locked (current pages only)" or
-    "refused: <reason>". MCL_FUTURE only where the lock limit is unlimited (root or
-    RLIMIT_MEMLOCK infinity): with a finite limit, later allocations would fail."""
-    import resource
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    except OSError as err:
-        return f"refused: {err}"
-    soft, _hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
-    unlimited = os.geteuid() == 0 or soft == resource.RLIM_INFINITY
-    flags = MCL_CURRENT | MCL_FUTURE if unlimited else MCL_CURRENT
-    if libc.mlockall(flags) == 0:
-        return "locked" if unlimited else "locked (current pages only)"
-    err = ctypes.get_errno()
-    return f"refused: {os.strerror(err)} (RLIMIT_MEMLOCK {soft} B)"
+# The child imports numpy and PortAudio and warms the synth up: ~0.5 s here, 9–38 s under
+# software emulation (the test VM, measured); a slow start costs a wait, not the sound.
+HANDSHAKE_TIMEOUT_S = 60.0
+# The child's environment: numpy's OpenBLAS with one thread (no thread pool, one buffer:
+# ~30 MB less resident, measured with /proc/PID/status); the synth does no linear algebra
+# bigger than a 64 × 64 product.
+CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _resolve_device(sd: Any, device: str | int | None) -> tuple[int | None, str | None, str]:
@@ -101,9 +86,14 @@ def _open_stream(sd: Any, engine_factory: Any, index: int, latency: str | float)
 
 
 def child_main(
-    conn: Any, shared: SharedParams, device: str | int | None, latency: str | float, parent_pid: int
+    conn: Any,
+    shared: SharedParams,
+    device: str | int | None,
+    latency: str | float,
+    parent_pid: int,
+    shield: bool = False,
 ) -> None:
-    """The audio process's body."""
+    """The audio process's body. `shield` (--global): oom_score_adj −1000 as well."""
     die_with_parent(parent_pid, exit_status=0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the show's to handle
     try:
@@ -120,7 +110,10 @@ def child_main(
             return
         assert index is not None
         stream = _open_stream(sd, lambda sr: Engine(shared, sr), index, latency)
-        mlock = lock_memory()  # before start: locking pages must not stall a callback
+        # The engine rendered every voice once (its warm-up): those pages are touched.
+        # Lock before start: locking pages must not stall a callback.
+        mlock = lock_memory()
+        score = lower_oom_score() if shield else str(read_oom_score())
         gc.collect()
         gc.freeze()
         gc.disable()  # nothing here makes cycles; a collection must never stall a callback
@@ -136,6 +129,7 @@ def child_main(
         "blocksize": int(stream.blocksize),
         "latency_s": float(stream.latency),
         "mlock": mlock,
+        "oom_score_adj": score,
     }
     conn.send(("ok", info))
     try:
@@ -163,14 +157,16 @@ def _attach(fd: int) -> SharedParams:
 
 
 def main(argv: list[str]) -> None:
-    """Entry of `python -m oomphony.sound.process SHM_FD CONN_FD PARENT_PID LATENCY [DEVICE]`."""
+    """Entry of `python -m oomphony.sound.process SHM_FD CONN_FD PARENT_PID LATENCY
+    shield|plain [DEVICE]`."""
     shm_fd, conn_fd, parent_pid = int(argv[0]), int(argv[1]), int(argv[2])
     latency: str | float = argv[3]
     with contextlib.suppress(ValueError):
         latency = float(argv[3])
-    device = argv[4] if len(argv) > 4 else None
+    shield = argv[4] == "shield"
+    device = argv[5] if len(argv) > 5 else None
     conn = Connection(conn_fd)
-    child_main(conn, _attach(shm_fd), device, latency, parent_pid)
+    child_main(conn, _attach(shm_fd), device, latency, parent_pid, shield)
 
 
 class AudioProcess:
@@ -181,7 +177,9 @@ class AudioProcess:
     show again. Parameters live in an anonymous memfd both sides map; the control
     channel is a socketpair; both are passed as inherited file descriptors."""
 
-    def __init__(self, device: str | int | None, latency: str | float) -> None:
+    def __init__(
+        self, device: str | int | None, latency: str | float, *, shield: bool = False
+    ) -> None:
         shm_fd = os.memfd_create("oomphony-audio", 0)
         os.ftruncate(shm_fd, SIZE * 8)
         self.shared = _attach(shm_fd)
@@ -189,6 +187,7 @@ class AudioProcess:
         ours, theirs = socket.socketpair()
         self._conn = Connection(ours.detach())
         args = [str(shm_fd), str(theirs.fileno()), str(os.getpid()), str(latency)]
+        args.append("shield" if shield else "plain")
         if device is not None:
             args.append(str(device))
         quiet = not os.environ.get("OOMPHONY_AUDIO_DEBUG")
@@ -199,6 +198,7 @@ class AudioProcess:
             stdout=subprocess.DEVNULL if quiet else None,
             stderr=subprocess.DEVNULL if quiet else None,  # PortAudio/JACK chatter
             preexec_fn=preexec(),
+            env={**os.environ, **CHILD_ENV},
         )
         theirs.close()
         os.close(shm_fd)  # the mapping stays

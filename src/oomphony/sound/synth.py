@@ -1,9 +1,10 @@
 """The noise instrument: (state, parameters) → (stereo samples, state), block by block.
 
 Voices (in `voices.py`), mixed in this order:
-- noise bed: white noise through a resonant low-pass (scipy `lfilter` with carried `zi`,
-  so the filter is continuous across blocks). A high cutoff is white; a low one is
-  brown. Loudness follows `bed_gain`, colour `bed_cutoff_hz` / `bed_q`.
+- noise bed: white noise through a resonant low-pass (`iir.biquad`: scipy's `lfilter`
+  in numpy, with carried state, so the filter is continuous across blocks). A high
+  cutoff is white; a low one is brown. Loudness follows `bed_gain`, colour
+  `bed_cutoff_hz` / `bed_q`.
 - sweep: a phase-continuous tone whose pitch follows `sweep_hz` (the mapping lets it
   fall with the page cache).
 - clicks: swap traffic as a Geiger counter, one click per accumulator crossing; count
@@ -21,7 +22,7 @@ exceeds −1 dBFS. Every parameter is smoothed per block and ramped per sample.
 
 `render_into` updates a `SynthState` in place and writes into a caller's buffer, using
 only the state's preallocated arrays (the audio callback's path; the few temporaries
-left are scipy's `lfilter` output and scalars). `render` is the pure form: it copies the
+left are the biquad's output and scalars). `render` is the pure form: it copies the
 state and returns fresh samples. Buffers are planar (channels, frames) float32.
 """
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import lfilter
 
+from oomphony.sound.iir import biquad
 from oomphony.sound.params import IDX
 from oomphony.sound.state import CLICK_FRAMES, NOISE_TABLE_FRAMES, SynthState
 
@@ -60,7 +60,7 @@ def make_sting(sr: int, seed: int = 9) -> np.ndarray:
     thump = np.sin(np.cumsum(TWO_PI * freq / sr)) * (1 - np.exp(-t / 0.003)) * np.exp(-t / 0.35)
     noise = np.random.default_rng(seed).standard_normal((2, n))
     b, a = lowpass_coeffs(3000.0, 0.707, sr)
-    noise = lfilter(b, a, noise, axis=-1) * (1 - np.exp(-t / 0.002)) * np.exp(-t / 0.12)
+    noise = biquad(b, a, noise, np.zeros((2, 2)))[0] * (1 - np.exp(-t / 0.002)) * np.exp(-t / 0.12)
     sting = thump[None, :] + 0.35 * noise
     fade = int(0.05 * sr)
     sting[:, -fade:] *= np.linspace(1.0, 0.0, fade)
@@ -142,7 +142,7 @@ def bed(st: SynthState, n: int, am: np.ndarray, mix: np.ndarray) -> None:
     noise = st.noise_table[:, off : off + n]
     fc, q = math.exp(st.cur[IDX["bed_cutoff_hz"]]), float(st.cur[IDX["bed_q"]])
     fill_lowpass(st.b_bed, st.a_bed, fc, q, st.sr)
-    y, st.zi_bed = lfilter(st.b_bed, st.a_bed, noise, axis=-1, zi=st.zi_bed)
+    y, st.zi_bed = biquad(st.b_bed, st.a_bed, noise, st.zi_bed)
     g = ramp(st, "bed_gain", n, st.g, bed_norm(fc, q, st.sr))
     g *= am
     np.multiply(y, g, out=mix, casting="same_kind")
