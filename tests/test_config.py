@@ -14,7 +14,7 @@ from oomphony.units import MiB
 RUN_KEYS = [
     "command", "backend", "memory_b", "swap_b", "global", "speed", "seed", "duration_s",
     "shows", "display", "palette", "no_audio", "audio_device", "audio_out", "latency",
-    "screenshots", "trace",
+    "screenshots", "trace", "unprotected",
 ]  # fmt: skip
 OSC_KEYS = ["osc_out", "osc_in"]
 FILL_KEYS = ["rate_bps", "cache_b", "sleeper_b"]
@@ -51,7 +51,7 @@ def test_a_trace_makes_auto_a_replay_and_contradictions_are_refused() -> None:
     [
         (["run", "--backend", "sim"], [*RUN_KEYS, *OSC_KEYS]),
         (["record", "{tmp}/t.jsonl"], [*RUN_KEYS[:5], *RUN_KEYS[7:8], *RUN_KEYS[11:15],
-                                       *OSC_KEYS, *FILL_KEYS]),
+                                       "unprotected", *OSC_KEYS, *FILL_KEYS]),
         (["record", "{tmp}/t.jsonl", "speedrun"], [*RUN_KEYS, *OSC_KEYS, *FILL_KEYS]),
     ],
 )  # fmt: skip

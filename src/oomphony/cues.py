@@ -62,6 +62,10 @@ class Status:
     kill_detect_ms: float | None = None  # the last OOM kill: kernel → show knew
     kill_screen_ms: float | None = None  # show knew → kill screen on the display
     has_kill: bool = False
+    # --global: what protects the show ("show locked, adj -1000 · …"); "" for a caged show
+    protections: str = ""
+    footprint: str = ""  # resident memory of the show and the audio process, e.g. "show 98 MiB"
+    failures: tuple[str, ...] = ()  # what went wrong (another process OOM-killed): on screen
     osc: OscCounters | None = None  # None: no --osc-out and no --osc-in
 
 

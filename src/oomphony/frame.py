@@ -143,6 +143,8 @@ class OomKill:
     detect_ms: float | None = None
     # From that moment to the flip of the first kill-screen frame; None without a picture.
     screen_ms: float | None = None
+    # --global: what protected the show when the kernel struck (show/shield.py); else None
+    protections: dict | None = None
     event: str = field(default="oom_kill", init=False)
 
 
@@ -157,6 +159,20 @@ class AllocatorExit:
     returncode: int | None
     detail: str = ""
     event: str = field(default="allocator_exit", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Something the show promised not to do happened. `kind` 'other_oom_kill': the
+    kernel's OOM killer took a process other than the allocator (--global)."""
+
+    t_s: float
+    kind: str
+    detail: str  # one readable line
+    pid: int | None = None
+    comm: str | None = None
+    kernel_line: str | None = None
+    event: str = field(default="failure", init=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +259,7 @@ class OscReport:
 Event = (
     OomKill
     | AllocatorExit
+    | Failure
     | ActEvent
     | AudioReport
     | PictureReport

@@ -95,6 +95,12 @@ def _add_cage_args(p: argparse.ArgumentParser) -> None:
         help="no cage: the machine-wide show of the talk (asks for confirmation)",
     )
     p.add_argument("--yes", action="store_true", help="skip the --global confirmation")
+    p.add_argument(
+        "--unprotected",
+        action="store_true",
+        help="--global even where the show cannot lock its memory and shield itself from "
+        "the OOM killer (it may then be killed or stall)",
+    )
 
 
 def _add_audio_args(p: argparse.ArgumentParser) -> None:

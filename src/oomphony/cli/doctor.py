@@ -6,8 +6,6 @@ missing, and the exit status is always 0.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
 import platform
@@ -150,10 +148,10 @@ def check_audio() -> Check:
 
 def check_mlock() -> Check:
     """The audio process's own mlockall, tried here and undone: what the show will get."""
-    from oomphony.sound.process import lock_memory
+    from oomphony.cage.protect import lock_memory, unlock_memory
 
     result = lock_memory()
-    ctypes.CDLL(ctypes.util.find_library("c")).munlockall()
+    unlock_memory()
     if result.startswith("refused"):
         return Check(
             "mlockall",
@@ -162,6 +160,63 @@ def check_mlock() -> Check:
             "the audio process runs unlocked (a page fault may cost an underflow)",
         )
     return Check("mlockall", True, f"{result}: the audio process locks its memory")
+
+
+def check_global() -> Check:
+    """Which protections a `--global` show would have here (cage/protect.py)."""
+    from oomphony.cage.protect import can_protect
+
+    reasons = can_protect()
+    if reasons:
+        return Check(
+            "--global",
+            False,
+            "; ".join(reasons),
+            "--global is refused (add --unprotected to run it anyway, unshielded)",
+        )
+    return Check(
+        "--global",
+        True,
+        "the show and the audio process would lock their memory (mlockall) and set "
+        "oom_score_adj -1000; the allocator volunteers at 1000",
+    )
+
+
+# What the audio process loads and touches before its stream starts (sound/process.py).
+_AUDIO_FOOTPRINT = """
+import numpy as np, sounddevice
+from oomphony.sound.shm import SIZE, SharedParams
+from oomphony.sound.engine import Engine
+from oomphony.cage.protect import footprint
+import mmap
+Engine(SharedParams(mmap.mmap(-1, SIZE * 8)), 48000)
+fp = footprint()
+print(fp["VmRSS"] - fp.get("RssShmem", 0))
+"""
+
+
+def check_footprint() -> Check:
+    """Resident memory: the audio process's (its imports and the synth, in a child with
+    its environment; no stream opened) and this process's (the CLI, no picture)."""
+    from oomphony.cage.protect import footprint
+    from oomphony.sound.process import CHILD_ENV
+
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _AUDIO_FOOTPRINT],
+            capture_output=True, text=True, timeout=60, env={**os.environ, **CHILD_ENV},
+        )  # fmt: skip
+        audio_b = int(out.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return Check("footprint", False, "the audio process's imports failed", "silent show")
+    own = footprint().get("VmRSS", 0)
+    return Check(
+        "footprint",
+        audio_b <= 64 * MiB,
+        f"audio process {format_size(audio_b)} resident without a stream (goal ≤ 64 MiB, "
+        f"JACK's segment not counted); doctor {format_size(own)}",
+        "" if audio_b <= 64 * MiB else "a larger audio process (check its imports)",
+    )
 
 
 def check_display() -> Check:
@@ -229,6 +284,8 @@ CHECKS = (
     check_kmsg,
     check_audio,
     check_mlock,
+    check_global,
+    check_footprint,
     check_sdl,
     check_display,
     check_kmsdrm,

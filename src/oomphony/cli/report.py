@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oomphony.frame import ActEvent, OomKill
+from oomphony.frame import ActEvent, Failure, OomKill
 from oomphony.show.assembly import Show
 from oomphony.show.runner import ShowResult
 from oomphony.units import format_size
@@ -36,6 +36,8 @@ def print_run(results: list[ShowResult], show: Show) -> None:
             print(f"  OOM kill at {k.t_s:.2f} s{recorded}: {who} (seen by {k.source})")
             if k.kernel_line:
                 print(f"  kernel: {k.kernel_line}")
+        print_failures([e for e in res.events if isinstance(e, Failure)])
+    print_protections(show.runner.rec.protections)
     osc = show.osc_counts
     if osc is not None:
         print(
@@ -46,6 +48,25 @@ def print_run(results: list[ShowResult], show: Show) -> None:
         print(f"trace: {plan.config.record_path}")
 
 
+def print_protections(protections: dict | None) -> None:
+    """--global: what protected the show (show/shield.py), one line."""
+    from oomphony.show.shield import protections_line
+
+    if protections:
+        print(f"  protected: {protections_line(protections)}")
+
+
+def print_failures(failures: list[Failure]) -> None:
+    """Loudly, on stdout and stderr: the show never hides a failure."""
+    import sys
+
+    for f in failures:
+        print(f"  FAILURE at {f.t_s:.2f} s: {f.detail}")
+        if f.kernel_line:
+            print(f"  kernel: {f.kernel_line}")
+        print(f"oomphony: FAILURE: {f.detail}", file=sys.stderr)
+
+
 def _cage_desc(memory_b: int | None, swap_b: int | None) -> str:
     if not memory_b:
         return "none (--global)"
@@ -53,7 +74,8 @@ def _cage_desc(memory_b: int | None, swap_b: int | None) -> str:
 
 
 def print_summary(path: str, audio: Any) -> None:
-    """`record`'s summary, read back from the trace it wrote."""
+    """`record`'s summary, read back from the trace it wrote (with --global, what
+    protected the show and any other process the kernel killed)."""
     from oomphony.trace.reader import read_trace
     from oomphony.trace.summary import summarise
 
@@ -66,6 +88,8 @@ def print_summary(path: str, audio: Any) -> None:
         print(f"setlist: {setlist['name']}")
     for line in summary.lines():
         print(line)
+    print_protections(trace.header.get("protections"))
+    print_failures([e for e in trace.events if isinstance(e, Failure)])
     if audio is not None:
         underflows, worst = audio.counters()
         errors = audio.callback_errors()

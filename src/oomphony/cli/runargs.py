@@ -37,7 +37,11 @@ def pick_backend(args: argparse.Namespace) -> str:
 
 
 def _cage(args: argparse.Namespace) -> CageRequest:
-    return CageRequest(memory_b=args.memory, swap_b=args.swap, global_=args.global_)
+    if args.unprotected and not args.global_:
+        raise UsageError("--unprotected goes with --global (a caged show needs no protection)")
+    return CageRequest(
+        memory_b=args.memory, swap_b=args.swap, global_=args.global_, unprotected=args.unprotected
+    )
 
 
 def _audio(args: argparse.Namespace, *, device_by_default: bool) -> AudioConfig:

@@ -42,6 +42,10 @@ def hud_lines(info: HudInfo) -> tuple[str, ...]:
         lines.append(
             f"osc: sent {o.sent} (errors {o.send_errors})  cues {o.cues}  ignored {o.ignored}"
         )
+    if st.protections:
+        lines.append(f"protected: {st.protections}")
+    if st.footprint:
+        lines.append(f"memory: {st.footprint}")
     if st.has_kill:
         lines.append(
             f"last kill: detect {_ms(st.kill_detect_ms)} ms  screen {_ms(st.kill_screen_ms)} ms"
@@ -49,7 +53,23 @@ def hud_lines(info: HudInfo) -> tuple[str, ...]:
     if st.fallbacks:
         lines.append("fell back:")
         lines += [f"  {f}" for f in st.fallbacks[:4]]
+    lines += [f"FAILURE: {f}" for f in st.failures[:3]]
     return tuple(lines)
+
+
+def draw_failures(
+    surface: pygame.Surface, failures: tuple[str, ...], layout: Layout, palette: Palette
+) -> None:
+    """What went wrong, on every screen, HUD or not: the show never hides a failure."""
+    px = layout.label_px
+    lines = [text.ellipsize(f"FAILURE: {f}", px, layout.size[0] - 3 * px) for f in failures[:3]]
+    step = round(px * 1.3)
+    box = pygame.Rect(px, px, layout.size[0] - 2 * px, step * len(lines) + px)
+    _dim_box(surface, box, palette)
+    y = box.y + px // 2
+    for s in lines:
+        surface.blit(text.render(s, px, palette.warn, bold=True), (box.x + px // 2, y))
+        y += step
 
 
 def _dim_box(surface: pygame.Surface, rect: pygame.Rect, palette: Palette) -> None:
@@ -72,7 +92,8 @@ def draw_hud(surface: pygame.Surface, info: HudInfo, layout: Layout, palette: Pa
         2: info.status.underflows > 0,
     }
     for i, s in enumerate(lines):
-        color = palette.warn if warn.get(i) else palette.text
+        failed = s.startswith("FAILURE")
+        color = palette.warn if warn.get(i) or failed else palette.text
         GLYPHS.draw(surface, s, (box.x + px // 2, y), px, color, mono=True)
         y += step
 

@@ -20,7 +20,7 @@ from oomphony.picture.arena import ArenaParts, arena_parts
 from oomphony.picture.badge import Badge, badge_layout, draw_badge
 from oomphony.picture.captions import CaptionPager, Page, draw_caption
 from oomphony.picture.gauges import Smoother, gauge_rows
-from oomphony.picture.hud import HudInfo, draw_help, draw_hud
+from oomphony.picture.hud import HudInfo, draw_failures, draw_help, draw_hud
 from oomphony.picture.killscreen import KillScreen, Obituary
 from oomphony.picture.layout import RAM_CELLS_TARGET, Layout, compute_layout, fit_grid
 from oomphony.picture.noise import NoiseField, noise_params, rate_level
@@ -91,6 +91,7 @@ class Stage:
         )
         self.pager.invalidate()
         self._badge_key: tuple | None = None
+        self.failures: tuple[str, ...] = ()  # the runner's, drawn on every screen
         KillScreen.warm(self.layout, self.palette)
 
     def set_origin(self, origin: Origin) -> None:
@@ -259,6 +260,8 @@ class Stage:
         badge = self.badge()
         if badge is not None:
             draw_badge(surface, badge, self.palette)
+        if self.failures:
+            draw_failures(surface, self.failures, self.layout, self.palette)
         if hud is not None:
             draw_hud(surface, hud, self.layout, self.palette)
         if help_overlay:

@@ -93,6 +93,7 @@ class View:
         hud = None
         if self.hud_on:
             hud = HudInfo(fps=self.clock.get_fps(), frame_ms=self._frame_ms, status=status)
+        self.stage.failures = status.failures
         self.stage.draw(self.display.surface, hud, self.help_on)
         self.display.flip()
         self._maybe_screenshot(cues)

@@ -24,6 +24,7 @@ from oomphony.show.library import choose_setlist
 from oomphony.show.plain import DEFAULT_RATE_BPS, PlainDirector
 from oomphony.show.runner import Director, Remote, Runner, RunOptions, ShowResult
 from oomphony.show.setlist import Setlist
+from oomphony.show.shield import check_global, shield_show
 from oomphony.sources.base import Source
 from oomphony.sources.factory import SourceFactory, SourceSpec, check_spec
 from oomphony.sources.live import LivePlan
@@ -94,6 +95,7 @@ def plan_show(config: RunConfig) -> ShowPlan:
         cache_file_b=lambda memory_b: setlist_cache_b(setlist, memory_b),
     )
     check_spec(spec)  # sizes fail now, not at the first show
+    check_global(cage.global_, cage.unprotected, config.backend)
     options = config.header_options(config.backend)
     return ShowPlan(config, spec, setlist, record, from_trace, loop, options)
 
@@ -120,6 +122,7 @@ def _plan_plain(config: RunConfig, fill: PlainFill) -> ShowPlan:
         sleeper_b=fill.sleeper_b or 0,
     )
     spec = SourceSpec(backend="live", global_=cage.global_, live_plan=plan)
+    check_global(cage.global_, cage.unprotected, "live")
     # what the plain fill really used (the defaults resolved), so the trace says it
     options = config.header_options("live")
     options.update(cache_b=plan.cache_b, rate_bps=plan.rate_bps, sleeper_b=plan.sleeper_b)
@@ -187,12 +190,21 @@ def open_show(plan: ShowPlan, notice: Notice) -> Show:
     setlist = plan.setlist
     remote = _open_osc(config, notice)  # a port in use fails before a window opens
     view = audio = None
+    shield = config.cage.global_ and config.backend in ("auto", "live")
+    protections = None
     try:
         view = _open_view(config, setlist.picture_preset if setlist else "stage", notice)
         interactive = view is not None and view.interactive
-        audio = _open_audio(config, setlist.sound_preset if setlist else "stage", notice)
+        audio = _open_audio(config, setlist.sound_preset if setlist else "stage", notice, shield)
+        if shield:
+            unprotected = check_global(True, config.cage.unprotected, config.backend)
+            if unprotected:
+                notice(unprotected)
+            protections = shield_show(audio)  # after the picture and the sound are up
+            if trace is not None:
+                trace.protections = protections
     except BaseException:
-        for part in (view, remote):
+        for part in (view, audio, remote):
             if part is not None:
                 part.close()
         raise
@@ -209,7 +221,9 @@ def open_show(plan: ShowPlan, notice: Notice) -> Show:
         ),
         remote=remote,
     )
-    return Show(plan, runner, SourceFactory(plan.source, notice), interactive)
+    runner.rec.protections = protections
+    factory = SourceFactory(plan.source, notice, protections=protections)
+    return Show(plan, runner, factory, interactive)
 
 
 def _open_osc(config: RunConfig, notice: Notice) -> Remote | None:
@@ -240,7 +254,7 @@ def _open_view(config: RunConfig, preset: str, notice: Notice) -> Any | None:
         return None
 
 
-def _open_audio(config: RunConfig, preset: str, notice: Notice) -> Any | None:
+def _open_audio(config: RunConfig, preset: str, notice: Notice, shield: bool) -> Any | None:
     """The sound output, or None. `record` plays to a device only when one is named."""
     audio = config.audio
     if not audio.wants_device and not audio.wav_path:
@@ -253,6 +267,7 @@ def _open_audio(config: RunConfig, preset: str, notice: Notice) -> Any | None:
         wav_path=audio.wav_path,
         no_audio=not audio.wants_device,
         preset=preset,
+        shield=shield,
     )
     if out.notice:
         notice(out.notice)

@@ -17,6 +17,8 @@ class CageRequest:
     memory_b: int | None = None
     swap_b: int | None = None  # 0: no swap
     global_: bool = False  # no cage: the machine-wide show (confirmed by the CLI)
+    # --global where the show cannot protect itself (no mlockall, no oom_score_adj -1000)
+    unprotected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class RunConfig:
             ("audio_device", a.device, False), ("audio_out", a.wav_path, False),
             ("latency", a.latency, False), ("screenshots", p.screenshots, True),
             ("trace", self.replay_path, True),
+            ("unprotected", c.unprotected, False),
             ("osc_out", [f"{h}:{p}" for h, p in self.osc.out] or None, False),
             ("osc_in", "{}:{}".format(*self.osc.listen) if self.osc.listen else None, False),
         ):  # fmt: skip

@@ -4,10 +4,13 @@ and from these the `Status` the presenter's HUD shows each frame. Pygame-free.""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from oomphony.cage.protect import footprint
 from oomphony.cues import OscCounters, Status
 from oomphony.frame import Event, MemoryFrame, OomKill
+from oomphony.show.shield import protections_line
 from oomphony.show.stats import FrameStats, KillScreenTimer, picture_report
 from oomphony.sources.base import Source
 from oomphony.trace.writer import TraceWriter
@@ -39,6 +42,10 @@ class ShowRecorder:
         self._timer = KillScreenTimer(self._write_line)  # holds trace lines behind a kill
         self._backend = ""  # what the HUD names the show's source and cage
         self._cage = ""
+        self.protections: dict | None = None  # --global (show/shield.py), set when opened
+        self.failures: list[str] = []  # Failure events' details, this run
+        self._footprint = ""
+        self._footprint_at = -1e9
 
     def new_show(self, source: Source) -> None:
         """A show with a picture starts: fresh frame statistics, the source's labels (the
@@ -82,6 +89,22 @@ class ShowRecorder:
         if report is not None:
             self.trace.event(report)
 
+    def footprint(self, audio: Any | None, now_s: float) -> str:
+        """The show's and the audio process's resident memory (the audio process's without
+        its shared JACK segment), read from /proc once a second."""
+        if now_s - self._footprint_at < 1.0:
+            return self._footprint
+        self._footprint_at = now_s
+        fp = footprint()
+        parts = []
+        if "VmRSS" in fp:
+            parts.append(f"show {format_size(fp['VmRSS'])}")
+        sizes = audio.footprint_b() if audio is not None else None
+        if sizes is not None:
+            parts.append(f"audio {format_size(sizes[0])}")
+        self._footprint = " · ".join(parts)
+        return self._footprint
+
     def status(
         self, source: Source, audio: Any | None, *, muted: bool, osc: OscCounters | None = None
     ) -> Status:
@@ -101,4 +124,7 @@ class ShowRecorder:
             kill_screen_ms=kill.screen_ms if kill is not None else None,
             has_kill=kill is not None,
             osc=osc,
+            protections=protections_line(self.protections) if self.protections else "",
+            footprint=self.footprint(audio, time.monotonic()),
+            failures=tuple(self.failures),
         )

@@ -23,6 +23,7 @@ from oomphony.frame import (
     AudioReport,
     EndEvent,
     Event,
+    Failure,
     MemoryFrame,
     OomKill,
 )
@@ -161,6 +162,8 @@ class Runner:
                     if isinstance(ev, OomKill):
                         now = t + self.clock_offset_s
                         self.rec.kill_known(ev, now, screen=self.view is not None)
+                    elif isinstance(ev, Failure):
+                        self.rec.failures.append(ev.detail)
                 if t >= next_frame_t - 1e-9:  # a trace frame (and an OSC bundle)
                     self.rec.write(frame)
                     if self.remote is not None:

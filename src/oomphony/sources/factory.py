@@ -60,8 +60,15 @@ class SourceFactory:
     on: the spec's, with "auto" resolved by the first show ("live", or "sim" after a
     fallback)."""
 
-    def __init__(self, spec: SourceSpec, notice: Callable[[str], None] = _silent) -> None:
+    def __init__(
+        self,
+        spec: SourceSpec,
+        notice: Callable[[str], None] = _silent,
+        *,
+        protections: dict | None = None,
+    ) -> None:
         self.spec = spec
+        self.protections = protections  # --global: what protects the show (show/shield.py)
         self.backend = spec.backend
         self.shows = 0
         self._notice = notice
@@ -83,7 +90,7 @@ class SourceFactory:
         from oomphony.sources.live import LiveSource
 
         try:
-            source = LiveSource(self._live_plan())
+            source = LiveSource(self._live_plan(), protections=self.protections)
             source.start()
         except CageError as err:
             if self.backend != "auto":

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from oomphony.cage.cage import Cage
 from oomphony.cage.lifeline import close_fds, stop_process
-from oomphony.frame import AllocatorExit, OomKill
+from oomphony.frame import AllocatorExit, Failure, OomKill
 from oomphony.sources.kclock import KmsgClock, kmsg_usec
 from oomphony.sources.kernlog import kmsg_message, parse_context_line, parse_kill_line
 from oomphony.units import format_size
@@ -308,6 +308,19 @@ def classify_exit(
     if oomd:
         detail += "; systemd-oomd is running and most likely killed the scope"
     return AllocatorExit(t_s, pid, "sigkill", returncode, detail)
+
+
+def other_process_kill(kill: OomKill, ours: tuple[int | None, ...]) -> Failure | None:
+    """An OOM kill the kernel's line names, of a process that is not one of `ours` (the
+    allocator, the sleeper): without a cage, a failure of the show. A kill only the
+    counter saw (no pid) is not: `classify_exit` weighs it against the allocator's end."""
+    if kill.pid is None or kill.pid in ours:
+        return None
+    detail = (
+        f"the kernel's OOM killer killed another process: pid {kill.pid} "
+        f"({kill.comm or 'unknown'}), not the allocator"
+    )
+    return Failure(kill.t_s, "other_oom_kill", detail, kill.pid, kill.comm, kill.kernel_line)
 
 
 def _oom_detail(mine: list[OomKill]) -> str:

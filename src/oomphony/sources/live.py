@@ -6,15 +6,17 @@ ties them into one frame plus the events since the last step, without blocking.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from oomphony.allocator.handle import Allocator
 from oomphony.cage.cage import Cage
 from oomphony.commands import Command, Restart, WakeSleeper
-from oomphony.frame import AllocatorExit, AllocState, Event, MemoryFrame, OomKill
+from oomphony.frame import AllocatorExit, AllocState, Event, Failure, MemoryFrame, OomKill
 from oomphony.sources.base import Origin
-from oomphony.sources.killwatch import KillWatch, classify_exit
+from oomphony.sources.killwatch import KillWatch, classify_exit, other_process_kill
 from oomphony.telemetry import Sampler
 from oomphony.telemetry.cgroupfs import CgroupRef
 
@@ -45,8 +47,14 @@ class LiveSource:
     name = "live"
     origin = Origin("live")
 
-    def __init__(self, plan: LivePlan, *, proc_root: str = "/proc") -> None:
+    def __init__(
+        self, plan: LivePlan, *, proc_root: str = "/proc", protections: dict | None = None
+    ) -> None:
         self.plan = plan
+        # --global: what protects the show, carried by each oom_kill event; the
+        # allocator's oom_score_adj is read from its /proc once it runs
+        self.protections = dict(protections) if protections is not None else None
+        self._adj_read = False
         self.fallbacks: list[str] = []
         self.cage: Cage | None = None
         self.alloc: Allocator | None = None
@@ -102,6 +110,7 @@ class LiveSource:
         self._exit_seen_t = None
         self._exit_rc = None
         self._classified = False
+        self._adj_read = False
         self._sleeper_pid: int | None = None
         cage_mem = self._sampler.read_cage()
         self._oom_at_start = cage_mem.oom_kills if cage_mem else None
@@ -158,10 +167,18 @@ class LiveSource:
     def step(self, t_s: float) -> tuple[MemoryFrame, list[Event]]:
         assert self._sampler is not None and self._watch is not None and self.alloc is not None
         events: list[Event] = []
+        prog = self.alloc.progress()
         for kill in self._watch.poll(t_s):
+            other = self._other_process(kill, prog.sleeper_pid)
+            if other is not None:
+                events.append(other)
+                continue
+            if self.protections is not None:
+                kill = replace(kill, protections=self.protections)
             self._kills.append(kill)
             events.append(kill)
-        prog = self.alloc.progress()
+        if self.protections is not None and not self._adj_read and prog.allocated_b > 0:
+            self._read_allocator_score()
         if self._exit_seen_t is None:
             rc = self.alloc.poll()
             if rc is not None:
@@ -194,6 +211,25 @@ class LiveSource:
             )
         frame = self._sampler.sample(t_s, alloc_state, sleeper)
         return frame, events
+
+    def _other_process(self, kill: OomKill, sleeper_pid: int | None) -> Failure | None:
+        """Without a cage, the kernel may kill any process: one that is not ours is a
+        failure of the show, reported loudly (docs/trace-format.md `failure`)."""
+        assert self.alloc is not None
+        if self.cage is not None:
+            return None  # the cage's kill watch only reports kills in the cage
+        failure = other_process_kill(kill, (self.alloc.pid, sleeper_pid))
+        if failure is not None:
+            log.error("%s", failure.detail)
+        return failure
+
+    def _read_allocator_score(self) -> None:
+        assert self.alloc is not None and self.protections is not None
+        path = Path(self._proc_root) / str(self.alloc.pid) / "oom_score_adj"
+        with contextlib.suppress(OSError, ValueError):
+            score = int(path.read_text().strip())
+            self.protections = {**self.protections, "allocator": {"oom_score_adj": score}}
+        self._adj_read = True
 
     def _maybe_classify(self, t_s: float) -> AllocatorExit | None:
         """Classify the allocator's exit once: at once if confirmed or clearly not a

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from oomphony.commands import Command
 from oomphony.errors import TraceError
-from oomphony.frame import AllocatorExit, Event, MemoryFrame, OomKill
+from oomphony.frame import AllocatorExit, Event, Failure, MemoryFrame, OomKill
 from oomphony.sources.base import Origin
 from oomphony.trace.reader import Trace, read_trace
 
 log = logging.getLogger(__name__)
 
-SOURCE_EVENTS = (OomKill, AllocatorExit)
+SOURCE_EVENTS = (OomKill, AllocatorExit, Failure)
 
 
 def recorded_origin(trace: Trace) -> Origin:

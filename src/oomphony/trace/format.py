@@ -28,6 +28,7 @@ from oomphony.frame import (
     CueEvent,
     EndEvent,
     Event,
+    Failure,
     MachineMem,
     MemoryFrame,
     OomKill,
@@ -73,6 +74,7 @@ def recorded_setlist(header: dict[str, Any]) -> dict[str, str] | None:
 _EVENT_TYPES: dict[str, type] = {
     "oom_kill": OomKill,
     "allocator_exit": AllocatorExit,
+    "failure": Failure,
     "act": ActEvent,
     "audio": AudioReport,
     "picture": PictureReport,

@@ -29,6 +29,7 @@ class TraceWriter:
         self.cage: dict[str, Any] | None = None
         self.setlist: dict[str, str] | None = None
         self.options: dict[str, Any] = {}
+        self.protections: dict[str, Any] | None = None  # --global only (show/shield.py)
         self._started = datetime.now(UTC).isoformat(timespec="seconds")
         self._header_done = False
 
@@ -46,6 +47,8 @@ class TraceWriter:
                 "setlist": self.setlist,
                 "options": self.options,
             }
+            if self.protections is not None:
+                header["protections"] = self.protections
             self._fh.write(json.dumps(header, separators=(",", ":")) + "\n")
         self._fh.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self._fh.flush()
