@@ -29,7 +29,7 @@ from oomphony.cues import Status
 from oomphony.errors import UsageError
 from oomphony.frame import Failure, OomKill
 from oomphony.show.assembly import plan_show
-from oomphony.show.shield import check_global, protections_line, refusal_reasons
+from oomphony.show.shield import check_global, lean_display, protections_line, refusal_reasons
 from oomphony.sound.iir import biquad
 from oomphony.sound.process import CHILD_ENV
 from oomphony.sound.voices import lowpass_coeffs
@@ -120,6 +120,17 @@ def test_global_refusal_spares_the_other_backends() -> None:
     assert check_global(True, False, "sim") is None  # the simulator endangers nothing
     plan = _plan("run", "--global", "--backend", "sim")
     assert plan.options["global"] is True and plan.options["unprotected"] is False
+
+
+def test_a_global_window_presents_without_opengl_unless_asked() -> None:
+    env: dict[str, str] = {}
+    lean_display("console", env)
+    assert env == {}  # KMSDRM keeps its OpenGL ES renderer
+    lean_display("fullscreen", env)
+    assert env == {"SDL_FRAMEBUFFER_ACCELERATION": "0"}
+    chosen = {"SDL_FRAMEBUFFER_ACCELERATION": "opengl"}
+    lean_display("window", chosen)
+    assert chosen == {"SDL_FRAMEBUFFER_ACCELERATION": "opengl"}
 
 
 def test_unprotected_without_global_is_bad_input() -> None:

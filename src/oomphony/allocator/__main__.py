@@ -21,6 +21,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, default=0.0)
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--cgroup")
+    ap.add_argument("--uncaged", action="store_true")  # --global: no cage at all
     return ap.parse_args(argv)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from oomphony.allocator import shm
 from oomphony.allocator.fill import Filler, read_into_cache, write_file
 from oomphony.cage.lifeline import die_with_parent
+from oomphony.cage.protect import lock_resident
 from oomphony.units import PAGE_B, MiB
 
 EXIT_PARENT_GONE = 3
@@ -193,6 +194,8 @@ def main(args) -> int:
     volunteer(1000)
     if args.cgroup is not None:
         enter_cage(Path(args.cgroup))
+    if args.uncaged:  # --global: keep its own code resident (cage/protect.py)
+        lock_resident()
     progress = shm.attach(args.shm_fd)
     os.set_blocking(args.cmd_fd, False)
     return Child(args, progress, time.monotonic()).run()

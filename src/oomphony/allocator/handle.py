@@ -130,7 +130,7 @@ class Allocator:
                 "--rate", "inf" if math.isinf(rate_bps) else repr(float(rate_bps))]  # fmt: skip
         if cache_fd is not None:
             argv += ["--cache-fd", str(cache_fd)]
-        argv += cls._cage_args(cage)
+        argv += cls._cage_args(cage) if cage is not None else ["--uncaged"]
         fds = tuple(fd for fd in (shm_fd, cmd_r, cache_fd) if fd is not None)
         try:
             proc = subprocess.Popen(

@@ -46,6 +46,21 @@ def lock_memory() -> str:
     return f"refused: {os.strerror(err)} (RLIMIT_MEMLOCK {soft} B)"
 
 
+def lock_resident() -> str:
+    """mlockall(MCL_CURRENT | MCL_ONFAULT): the pages of the mappings that exist now stay
+    resident once touched (the code and libraries already loaded), while mappings made
+    later (the allocator's memory) stay free to go to swap. For the allocator of a
+    `--global` show: its own code, refaulted on every step, otherwise keeps the kernel
+    reclaiming and re-reading it instead of calling the OOM killer."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except OSError as err:
+        return f"refused: {err}"
+    if libc.mlockall(MCL_CURRENT | MCL_ONFAULT) == 0:
+        return "locked (current mappings)"
+    return f"refused: {os.strerror(ctypes.get_errno())}"
+
+
 def unlock_memory() -> None:
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.munlockall()

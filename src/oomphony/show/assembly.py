@@ -24,7 +24,7 @@ from oomphony.show.library import choose_setlist
 from oomphony.show.plain import DEFAULT_RATE_BPS, PlainDirector
 from oomphony.show.runner import Director, Remote, Runner, RunOptions, ShowResult
 from oomphony.show.setlist import Setlist
-from oomphony.show.shield import check_global, shield_show
+from oomphony.show.shield import check_global, lean_display, shield_show
 from oomphony.sources.base import Source
 from oomphony.sources.factory import SourceFactory, SourceSpec, check_spec
 from oomphony.sources.live import LivePlan
@@ -191,6 +191,8 @@ def open_show(plan: ShowPlan, notice: Notice) -> Show:
     remote = _open_osc(config, notice)  # a port in use fails before a window opens
     view = audio = None
     shield = config.cage.global_ and config.backend in ("auto", "live")
+    if shield:
+        lean_display(config.picture.display)
     protections = None
     try:
         view = _open_view(config, setlist.picture_preset if setlist else "stage", notice)

@@ -65,6 +65,16 @@ def check_global(global_: bool, unprotected: bool, backend: str) -> str | None:
     return f"--global --unprotected: the show runs unprotected ({why})"
 
 
+def lean_display(display: str, environ: dict[str, str] | os._Environ = os.environ) -> None:
+    """A --global window presents its frames without an OpenGL renderer (unless the user
+    chose one): SDL's accelerated window surface loads the GL driver, 110 MiB resident
+    more at 1920×1080 on Xvfb (Mesa's llvmpipe, libLLVM: 182 → 72 MiB, measured by
+    perf/bench_footprint.py), memory the show would lock. The bare console keeps its
+    OpenGL ES renderer (picture/display.py): KMSDRM needs it."""
+    if display in ("window", "fullscreen", "kiosk"):
+        environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
+
+
 def shield_show(audio: Any | None) -> dict[str, Any]:
     """Protect the show process now; what protects the show, the audio process and the
     allocator, as the trace's `protections` (docs/trace-format.md)."""

@@ -1,0 +1,68 @@
+# The machine-wide show (--global --yes) as root, RUNS times in a row in one boot, beside
+# a bystander process and a JACK dummy server, with a small swap file. Per run: the trace,
+# the kernel's log, a heartbeat and a probe that times a shell command as soon as
+# /proc/vmstat's oom_kill rises (/io/heartbeat.py).
+# perf/bench_global.py and tests/test_vm.py read the results.
+OUT=$1
+RUNS=${GLOBAL_RUNS:-2}
+. /io/lib.sh
+PY=/opt/oomphony/venv/bin/python
+# A small swap: the swap act comes and goes quickly, so the kill does too.
+swapoff /swapfile 2>/dev/null
+fallocate -l 64M /var/tmp/swap-global && chmod 600 /var/tmp/swap-global &&
+    mkswap /var/tmp/swap-global >/dev/null && swapon /var/tmp/swap-global
+# The kernel's own relief valve against thrashing (multi-gen LRU, Debian's 6.1 has it
+# built in, off): a working set of the last second that cannot stay in memory calls the
+# OOM killer, instead of minutes of reclaiming and re-reading file pages under emulation.
+if [ -w /sys/kernel/mm/lru_gen/enabled ]; then
+    echo y >/sys/kernel/mm/lru_gen/enabled
+    echo "${MIN_TTL_MS:-1000}" >/sys/kernel/mm/lru_gen/min_ttl_ms
+fi
+{
+    cat /proc/swaps
+    grep -E 'MemTotal|MemAvailable' /proc/meminfo
+    nproc
+    echo "lru_gen: $(cat /sys/kernel/mm/lru_gen/enabled 2>&1) min_ttl_ms=$(cat /sys/kernel/mm/lru_gen/min_ttl_ms 2>&1)"
+} >"$OUT/machine.txt"
+export JACK_DEFAULT_SERVER=oomvm JACK_NO_START_SERVER=1 JACK_NO_AUDIO_RESERVATION=1
+jackd -R -n oomvm -d dummy -r 48000 -p 512 >"$OUT/jackd.log" 2>&1 &
+jack=$!
+jack_wait -s oomvm -w -t 60 >/dev/null
+oomphony doctor >"$OUT/doctor.txt" 2>&1
+# The reference: a live show with the same picture and sound in a small cage, the
+# machine as a whole idle (only the cage runs out of memory). Not the simulator: under
+# emulation its catch-up steps starve the picture.
+oomphony run speedrun --memory 128MiB --swap 32MiB --display none \
+    --screenshots "$OUT/idle-shots" --record "$OUT/idle.jsonl" >"$OUT/idle.out" 2>"$OUT/idle.err"
+echo $? >"$OUT/idle.rc"
+# Where the show cannot protect itself (a normal user), --global is refused.
+runuser -u show -- /usr/local/bin/oomphony record /tmp/refused.jsonl --global --yes \
+    >"$OUT/refused.out" 2>"$OUT/refused.err"
+echo $? >"$OUT/refused.rc"
+# The bystander: 80 MiB touched, then asleep (oom_score_adj 0, like any program).
+$PY -c "import time; b = bytearray(80 << 20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1e6)" &
+bystander=$!
+i=1
+while [ "$i" -le "$RUNS" ]; do
+    d=$OUT/run$i
+    mkdir -p "$d"
+    say "global run $i of $RUNS"
+    dmesg | wc -l >"$d/dmesg-before"
+    python3 /io/heartbeat.py "$d/heartbeat" "$d/probe" &
+    beat=$!
+    oomphony run /io/scenarios/global.toml --global --yes --display none \
+        --screenshots "$d/shots" --record "$d/trace.jsonl" >"$d/show.out" 2>"$d/show.err"
+    echo $? >"$d/show.rc"
+    kill "$beat" 2>/dev/null
+    wait "$beat" 2>/dev/null
+    dmesg | tail -n +"$(($(cat "$d/dmesg-before") + 1))" >"$d/dmesg.txt"
+    if kill -0 "$bystander" 2>/dev/null; then echo alive; else echo gone; fi >"$d/bystander"
+    if kill -0 "$jack" 2>/dev/null; then echo alive; else echo gone; fi >"$d/jackd"
+    leftovers >"$d/leftovers.txt"
+    i=$((i + 1))
+done
+kill "$bystander" "$jack" 2>/dev/null
+wait
+swapoff /var/tmp/swap-global && rm -f /var/tmp/swap-global
+swapon /swapfile 2>/dev/null
+true
