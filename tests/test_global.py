@@ -224,3 +224,21 @@ def test_the_hud_says_what_protects_the_show_and_what_failed() -> None:
     assert "protected: show locked, adj -1000" in lines
     assert "memory: show 98 MiB · audio 41 MiB" in lines
     assert lines[-1].startswith("FAILURE: the kernel's OOM killer killed another process")
+
+
+def test_frame_times_per_act_compare_the_pressure_with_the_calm() -> None:
+    """The `picture` event's `by_act`: the thrashing stretch against the same show's
+    overture (perf/bench_global.py's ratio)."""
+    from oomphony.show.stats import FrameStats
+
+    stats = FrameStats(60.0)
+    for i, (act, ms) in enumerate([("overture", 2.0)] * 99 + [("overture", 4.0)]
+                                  + [("swap", 3.0)] * 10 + [("swap", 9.0)]):  # fmt: skip
+        stats.add(i / 60.0, ms, act)
+    stats.add(200 / 60.0, 50.0)  # not counted per act
+    by_act = stats.act_summary()
+    assert by_act == {
+        "overture": {"frames": 100, "p50_ms": 2.0, "p99_ms": 2.0, "max_ms": 4.0},
+        "swap": {"frames": 11, "p50_ms": 3.0, "p99_ms": 9.0, "max_ms": 9.0},
+    }
+    assert stats.summary().frames == 112

@@ -209,6 +209,8 @@ class PictureReport:
     dropped: int  # frame slots missed (a gap between frames of 1.5 periods or more)
     driver: str  # SDL's video driver ("x11", "dummy", "kmsdrm", …) or "none" (off-screen)
     size: tuple[int, int] | list[int]
+    # per act kind ("overture", "cache", "swap", …): frames, p50_ms, p99_ms, max_ms
+    by_act: dict[str, dict[str, float]] | None = None
     event: str = field(default="picture", init=False)
 
 

@@ -187,7 +187,8 @@ class Runner:
                 osc = self.remote.counters() if self.remote is not None else None
                 status = self.rec.status(source, self.audio, muted=self.muted, osc=osc)
                 actions = self.view.frame(picture_dt, frame, cues, status)
-                self.rec.stats.add(started, (time.perf_counter() - t0) * 1000.0)
+                ms = (time.perf_counter() - t0) * 1000.0
+                self.rec.stats.add(started, ms, cues.act.value)
                 self.rec.kill_screen_check(self.view)
                 pressed = (*pressed, *self._act_on(actions, source))
             if self.quit or self._restart:

@@ -59,10 +59,14 @@ class FrameStats:
         self.dropped = 0
         self._last_start: float | None = None
         self._hud_p99: float | None = None
+        self.by_act: dict[str, list[float]] = {}  # frame times per act kind, in order seen
 
-    def add(self, start_s: float, work_ms: float) -> None:
-        """A frame that started at `start_s` (monotonic seconds) and took `work_ms`."""
+    def add(self, start_s: float, work_ms: float, act: str | None = None) -> None:
+        """A frame that started at `start_s` (monotonic seconds) and took `work_ms`,
+        during `act` (an `Act` value; None: not counted per act)."""
         self.times_ms.append(work_ms)
+        if act is not None:
+            self.by_act.setdefault(act, []).append(work_ms)
         if work_ms > BUDGET_MS:
             self.over_budget += 1
         if self._last_start is not None and self.period_s > 0:
@@ -76,6 +80,18 @@ class FrameStats:
     @property
     def recent_p99_ms(self) -> float | None:
         return self._hud_p99
+
+    def act_summary(self) -> dict[str, dict[str, float]]:
+        """Per act kind: frames, p50, p99 and the longest (the trace's `by_act`)."""
+        return {
+            act: {
+                "frames": len(t),
+                "p50_ms": round(percentile(t, 0.5), 3),
+                "p99_ms": round(percentile(t, 0.99), 3),
+                "max_ms": round(max(t), 3),
+            }
+            for act, t in self.by_act.items()
+        }
 
     def summary(self) -> FrameSummary | None:
         t = self.times_ms
@@ -202,5 +218,6 @@ def picture_report(stats: FrameStats, t_s: float, view: Any) -> PictureReport | 
     describe = getattr(getattr(view, "display", None), "describe", None)
     driver, size = describe() if describe is not None else ("", (0, 0))
     return PictureReport(
-        t_s, s.frames, s.p50_ms, s.p99_ms, s.max_ms, s.over_budget, s.dropped, driver, size
-    )
+        t_s, s.frames, s.p50_ms, s.p99_ms, s.max_ms, s.over_budget, s.dropped, driver, size,
+        stats.act_summary() or None,
+    )  # fmt: skip
