@@ -242,3 +242,29 @@ def test_frame_times_per_act_compare_the_pressure_with_the_calm() -> None:
         "swap": {"frames": 11, "p50_ms": 3.0, "p99_ms": 9.0, "max_ms": 9.0},
     }
     assert stats.summary().frames == 112
+
+
+def test_the_kept_global_trace_holds_the_kernels_line_and_replays(tmp_path: Path) -> None:
+    """assets/traces/global-oom.jsonl, recorded in the test VM by tests/vm/scenarios/
+    global.sh: the kernel's global line and the protections in its oom_kill event, the
+    acts recognised from machine-wide telemetry, and a replay that plays it to the end."""
+    lines = [json.loads(ln) for ln in ASSET.read_text().splitlines() if ln.strip()]
+    header, events = lines[0], [ln for ln in lines[1:] if "event" in ln]
+    assert header["cage"] is None and header["options"]["global"] is True
+    kill = next(e for e in events if e["event"] == "oom_kill")
+    assert kill["kernel_line"].startswith(f"Out of memory: Killed process {kill['pid']} ")
+    assert kill["protections"]["show"]["oom_score_adj"] == "-1000"
+    assert kill["protections"]["allocator"]["oom_score_adj"] == 1000
+    recognised = {e["kind"] for e in events if e["event"] == "act" and e["recognised"]}
+    assert {"cache", "swap", "kill"} <= recognised, recognised
+    assert not [e for e in events if e["event"] == "failure"]
+    out = subprocess.run(
+        [sys.executable, "-m", "oomphony", "run", "--backend", "replay", "--trace", str(ASSET),
+         "--display", "none", "--speed", "20", "--no-audio", "--record",
+         str(tmp_path / "again.jsonl")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"kernel: {kill['kernel_line']}" in out.stdout
+    again = [json.loads(ln) for ln in (tmp_path / "again.jsonl").read_text().splitlines()]
+    assert [e["pid"] for e in again if e.get("event") == "oom_kill"] == [kill["pid"]]

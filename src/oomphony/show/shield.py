@@ -60,7 +60,8 @@ def check_global(global_: bool, unprotected: bool, backend: str) -> str | None:
     if not unprotected:
         raise UsageError(
             f"--global: the show cannot protect itself here ({why}), so the machine-wide "
-            "OOM could kill or freeze it; run as root, or add --unprotected to run it anyway"
+            "OOM could kill or freeze it; run it as root (with those capabilities), or add "
+            "--unprotected to run it anyway"
         )
     return f"--global --unprotected: the show runs unprotected ({why})"
 

@@ -7,6 +7,13 @@ OUT=$1
 RUNS=${GLOBAL_RUNS:-2}
 . /io/lib.sh
 PY=/opt/oomphony/venv/bin/python
+# Nothing of the show on the shared folder while memory runs out: its code is copied to
+# the guest's own disk (PYTHONPATH comes before the venv's .pth to /io/src), and each run
+# writes to /var/tmp, copied to $OUT afterwards. (A 9p request under memory pressure can
+# block every writer: measured, the guest sat idle, both vCPUs halted, for minutes.)
+rm -rf /var/tmp/oomphony-src && cp -r /io/src /var/tmp/oomphony-src
+export PYTHONPATH=/var/tmp/oomphony-src
+cp /io/scenarios/global.toml /io/heartbeat.py /var/tmp/
 # A small swap: the swap act comes and goes quickly, so the kill does too.
 swapoff /swapfile 2>/dev/null
 fallocate -l 64M /var/tmp/swap-global && chmod 600 /var/tmp/swap-global &&
@@ -40,13 +47,13 @@ $PY -c "import time; b = bytearray(384 << 20); b[::4096] = b'x' * len(b[::4096])
 bystander=$!
 i=1
 while [ "$i" -le "$RUNS" ]; do
-    d=$OUT/run$i
-    mkdir -p "$d"
+    d=/var/tmp/run$i
+    rm -rf "$d" && mkdir -p "$d"
     say "global run $i of $RUNS"
     dmesg | wc -l >"$d/dmesg-before"
-    python3 /io/heartbeat.py "$d/heartbeat" "$d/probe" &
+    python3 /var/tmp/heartbeat.py "$d/heartbeat" "$d/probe" &
     beat=$!
-    oomphony run /io/scenarios/global.toml --global --yes --display none \
+    oomphony run /var/tmp/global.toml --global --yes --display none \
         --screenshots "$d/shots" --record "$d/trace.jsonl" >"$d/show.out" 2>"$d/show.err"
     echo $? >"$d/show.rc"
     kill "$beat" 2>/dev/null
@@ -55,6 +62,7 @@ while [ "$i" -le "$RUNS" ]; do
     if kill -0 "$bystander" 2>/dev/null; then echo alive; else echo gone; fi >"$d/bystander"
     if kill -0 "$jack" 2>/dev/null; then echo alive; else echo gone; fi >"$d/jackd"
     leftovers >"$d/leftovers.txt"
+    cp -r "$d" "$OUT/run$i"
     i=$((i + 1))
 done
 kill "$bystander" "$jack" 2>/dev/null
