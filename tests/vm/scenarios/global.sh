@@ -1,5 +1,5 @@
 # The machine-wide show (--global --yes) as root, RUNS times in a row in one boot, beside
-# a 384 MiB bystander process and a JACK dummy server, with a small swap file. Per run: the trace,
+# a 384 MiB bystander process and a JACK dummy server (swap: see below). Per run: the trace,
 # the kernel's log, a heartbeat and a probe that times a shell command as soon as
 # /proc/vmstat's oom_kill rises (/io/heartbeat.py).
 # perf/bench_global.py and tests/test_vm.py read the results.
@@ -14,10 +14,12 @@ PY=/opt/oomphony/venv/bin/python
 rm -rf /var/tmp/oomphony-src && cp -r /io/src /var/tmp/oomphony-src
 export PYTHONPATH=/var/tmp/oomphony-src
 cp /io/scenarios/global.toml /io/heartbeat.py /var/tmp/
-# A small swap: the swap act comes and goes quickly, so the kill does too.
+# A small swap (SWAP_MIB, 32 by default; 0: none): the swap act comes and goes quickly.
 swapoff /swapfile 2>/dev/null
-fallocate -l 64M /var/tmp/swap-global && chmod 600 /var/tmp/swap-global &&
-    mkswap /var/tmp/swap-global >/dev/null && swapon /var/tmp/swap-global
+if [ "${SWAP_MIB:-32}" -gt 0 ]; then
+    fallocate -l "${SWAP_MIB:-32}M" /var/tmp/swap-global && chmod 600 /var/tmp/swap-global &&
+        mkswap /var/tmp/swap-global >/dev/null && swapon /var/tmp/swap-global
+fi
 # The kernel's own relief valve against thrashing (multi-gen LRU, Debian's 6.1 has it
 # built in, off): a working set of the last second that cannot stay in memory calls the
 # OOM killer, instead of minutes of reclaiming and re-reading file pages under emulation.
@@ -25,7 +27,11 @@ if [ -w /sys/kernel/mm/lru_gen/enabled ]; then
     echo y >/sys/kernel/mm/lru_gen/enabled
     echo "${MIN_TTL_MS:-1000}" >/sys/kernel/mm/lru_gen/min_ttl_ms
 fi
+# For a post-mortem when the guest stops: the harness may send SysRq keys (qemu's
+# monitor: sendkey alt-sysrq-w shows the blocked tasks on the serial console).
+sysctl -q kernel.sysrq=1
 {
+    echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
     cat /proc/swaps
     grep -E 'MemTotal|MemAvailable' /proc/meminfo
     nproc
@@ -67,6 +73,6 @@ while [ "$i" -le "$RUNS" ]; do
 done
 kill "$bystander" "$jack" 2>/dev/null
 wait
-swapoff /var/tmp/swap-global && rm -f /var/tmp/swap-global
+[ -f /var/tmp/swap-global ] && swapoff /var/tmp/swap-global && rm -f /var/tmp/swap-global
 swapon /swapfile 2>/dev/null
 true
