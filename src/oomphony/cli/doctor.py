@@ -165,8 +165,12 @@ def check_mlock() -> Check:
 def check_global() -> Check:
     """Which protections a `--global` show would have here (cage/protect.py)."""
     from oomphony.cage.protect import can_protect
+    from oomphony.show.shield import oomd_notice
 
     reasons = can_protect()
+    oomd = oomd_notice()
+    if oomd:
+        reasons.append(oomd)
     if reasons:
         return Check(
             "--global",

@@ -66,6 +66,20 @@ def check_global(global_: bool, unprotected: bool, backend: str) -> str | None:
     return f"--global --unprotected: the show runs unprotected ({why})"
 
 
+OOMD_NOTICE = (
+    "systemd-oomd runs here: under pressure it kills whole cgroups, the show's own with "
+    "it, before the kernel's OOM killer acts (measured in the test VM); stop it for a "
+    "--global show (systemctl stop systemd-oomd)"
+)
+
+
+def oomd_notice() -> str | None:
+    """A --global show beside systemd-oomd: one line, or None."""
+    from oomphony.sources.killwatch import oomd_running
+
+    return OOMD_NOTICE if oomd_running() else None
+
+
 def lean_display(display: str, environ: dict[str, str] | os._Environ = os.environ) -> None:
     """A --global window presents its frames without an OpenGL renderer (unless the user
     chose one): SDL's accelerated window surface loads the GL driver, 110 MiB resident
