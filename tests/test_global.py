@@ -29,7 +29,13 @@ from oomphony.cues import Status
 from oomphony.errors import UsageError
 from oomphony.frame import Failure, OomKill
 from oomphony.show.assembly import plan_show
-from oomphony.show.shield import check_global, lean_display, protections_line, refusal_reasons
+from oomphony.show.shield import (
+    check_global,
+    lean_display,
+    protections_line,
+    refusal_reasons,
+    service_notice,
+)
 from oomphony.sound.iir import biquad
 from oomphony.sound.process import CHILD_ENV
 from oomphony.sound.voices import lowpass_coeffs
@@ -131,6 +137,13 @@ def test_a_global_window_presents_without_opengl_unless_asked() -> None:
     chosen = {"SDL_FRAMEBUFFER_ACCELERATION": "opengl"}
     lean_display("window", chosen)
     assert chosen == {"SDL_FRAMEBUFFER_ACCELERATION": "opengl"}
+
+
+def test_a_show_outside_a_service_has_no_oom_policy_notice(tmp_path: Path) -> None:
+    cgroup = tmp_path / "cgroup"
+    cgroup.write_text("0::/user.slice/user-1000.slice/session-3.scope\n")
+    assert service_notice(str(cgroup)) is None
+    assert service_notice(str(tmp_path / "missing")) is None
 
 
 def test_unprotected_without_global_is_bad_input() -> None:

@@ -24,7 +24,13 @@ from oomphony.show.library import choose_setlist
 from oomphony.show.plain import DEFAULT_RATE_BPS, PlainDirector
 from oomphony.show.runner import Director, Remote, Runner, RunOptions, ShowResult
 from oomphony.show.setlist import Setlist
-from oomphony.show.shield import check_global, lean_display, oomd_notice, shield_show
+from oomphony.show.shield import (
+    check_global,
+    lean_display,
+    oomd_notice,
+    service_notice,
+    shield_show,
+)
 from oomphony.sources.base import Source
 from oomphony.sources.factory import SourceFactory, SourceSpec, check_spec
 from oomphony.sources.live import LivePlan
@@ -200,7 +206,7 @@ def open_show(plan: ShowPlan, notice: Notice) -> Show:
         audio = _open_audio(config, setlist.sound_preset if setlist else "stage", notice, shield)
         if shield:
             unprotected = check_global(True, config.cage.unprotected, config.backend)
-            for line in (unprotected, oomd_notice()):
+            for line in (unprotected, oomd_notice(), service_notice()):
                 if line:
                     notice(line)
             protections = shield_show(audio)  # after the picture and the sound are up

@@ -80,6 +80,37 @@ def oomd_notice() -> str | None:
     return OOMD_NOTICE if oomd_running() else None
 
 
+def service_notice(cgroup_file: str = "/proc/self/cgroup") -> str | None:
+    """A --global show inside a systemd service with OOMPolicy=stop (the default): the
+    kernel's kill of the allocator makes systemd stop the whole unit, the show with it
+    (measured in the test VM: the guest's job service, every process gone at the kill)."""
+    import shutil
+    import subprocess
+
+    try:
+        with open(cgroup_file) as f:
+            unit = f.read().strip().rsplit("/", 1)[-1]
+    except OSError:
+        return None
+    systemctl = shutil.which("systemctl")
+    if not unit.endswith(".service") or systemctl is None:
+        return None
+    try:
+        out = subprocess.run(
+            [systemctl, "show", "-p", "OOMPolicy", "--value", unit],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.stdout.strip() != "stop":
+        return None
+    return (
+        f"this show runs in {unit} with OOMPolicy=stop: at the kernel's kill of the "
+        "allocator, systemd stops the whole unit, the show with it; set OOMPolicy=continue "
+        "(or start the show with systemd-run --scope -p OOMPolicy=continue)"
+    )
+
+
 def lean_display(display: str, environ: dict[str, str] | os._Environ = os.environ) -> None:
     """A --global window presents its frames without an OpenGL renderer (unless the user
     chose one): SDL's accelerated window surface loads the GL driver, 110 MiB resident

@@ -65,7 +65,12 @@ while [ "$i" -le "$RUNS" ]; do
     dmesg | wc -l >"$d/dmesg-before"
     python3 /var/tmp/heartbeat.py "$d/heartbeat" "$d/probe" &
     beat=$!
-    oomphony run /var/tmp/global.toml --global --yes --display none \
+    # In its own scope with OOMPolicy=continue: this scenario runs in a systemd service,
+    # whose default OOMPolicy=stop has systemd stop the whole unit (the show, the audio
+    # process, this script) as soon as the kernel OOM-kills one of its processes: in the
+    # first boots the guest then sat idle, nothing left to run, until the time limit.
+    systemd-run --scope --quiet -p OOMPolicy=continue --unit="oomphony-global-$i" \
+        /usr/local/bin/oomphony run /var/tmp/global.toml --global --yes --display none \
         --screenshots "$d/shots" --record "$d/trace.jsonl" >"$d/show.out" 2>"$d/show.err"
     echo $? >"$d/show.rc"
     kill "$beat" 2>/dev/null
