@@ -74,10 +74,9 @@ def _pdeathsig() -> None:
 # emulation) numpy's vector code crashed the console show twice in four runs, always in
 # the same elementwise call. Nehalem has what numpy 2's baseline needs (x86-64-v2).
 TCG_CPU = "Nehalem"
-# Under TCG, with the TSC as clocksource and a tickless kernel, the guest lost its timer
-# under memory pressure: both vCPUs halted, no disk I/O, the guest clock ~100 s behind,
-# until an NMI from the monitor woke it for a moment (measured in the --global scenario,
-# four boots). HPET as clocksource and a periodic tick keep it ticking.
+# Under TCG, with the TSC as clocksource and a tickless kernel, the guest's clock fell
+# ~100 s behind the host's over a few idle minutes (the --global scenario, kernel
+# timestamps against the host's clock); with HPET and a periodic tick it kept time.
 TCG_CLOCK = " clocksource=hpet nohz=off"
 
 

@@ -28,9 +28,8 @@ if [ -w /sys/kernel/mm/lru_gen/enabled ]; then
     echo "${MIN_TTL_MS:-1000}" >/sys/kernel/mm/lru_gen/min_ttl_ms
 fi
 # systemd-oomd (in the image for the oomd scenario) kills whole cgroups on swap use or
-# pressure: in the first boots it took this scenario's service, the show with it, and the
-# guest sat idle (no task left to run, none blocked) until the time limit. The show is
-# about the kernel's OOM killer: oomd is stopped for this scenario.
+# pressure, before the kernel would: the show is about the kernel's OOM killer, so oomd
+# is stopped for this scenario.
 systemctl stop systemd-oomd.service systemd-oomd.socket 2>/dev/null
 echo "systemd-oomd: $(systemctl is-active systemd-oomd.service)" >"$OUT/oomd.txt"
 # For a post-mortem when the guest stops: the harness may send SysRq keys (qemu's
