@@ -151,8 +151,8 @@ CASES = [
     ("record {DIR}/no/t.jsonl speedrun", "there is no directory"),
     ("record {DIR}/new.jsonl --audio-out {RO}/t.wav", "cannot write audio file"),
     # --global and its confirmation
-    ("run --global", "--global needs a confirmation"),
-    ("record {DIR}/new.jsonl --global", "--global needs a confirmation"),
+    ("run --global --unprotected", "--global needs a confirmation"),
+    ("record {DIR}/new.jsonl --global --unprotected", "--global needs a confirmation"),
     ("run --global --yes --memory 64MiB", "--global has no cage"),
     # options a command would ignore
     ("record {DIR}/new.jsonl speedrun --rate 50MiB/s", "with a setlist, its acts set"),

@@ -270,10 +270,11 @@ def test_the_kept_global_trace_holds_the_kernels_line_and_replays(tmp_path: Path
     assert kill["kernel_line"].startswith(f"Out of memory: Killed process {kill['pid']} ")
     assert kill["protections"]["show"]["oom_score_adj"] == "-1000"
     assert kill["protections"]["allocator"]["oom_score_adj"] == 1000
+    # The swap act and the kill, recognised from the machine's swap and the kill event.
+    # (Not the cache act: in the VM the machine's page cache holds the show's own locked
+    # libraries and never drops by a quarter; see perf/README.md.)
     recognised = {e["kind"] for e in events if e["event"] == "act" and e["recognised"]}
-    frames = [ln for ln in lines[1:] if "event" not in ln]
-    swap = any(f["machine"]["swap_total_b"] for f in frames)
-    assert {"cache", "kill"} | ({"swap"} if swap else set()) <= recognised, recognised
+    assert {"swap", "kill"} <= recognised, recognised
     assert not [e for e in events if e["event"] == "failure"]
     out = subprocess.run(
         [sys.executable, "-m", "oomphony", "run", "--backend", "replay", "--trace", str(ASSET),
