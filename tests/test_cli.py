@@ -31,7 +31,7 @@ def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
         (["record", "/nonexistent-dir/t.jsonl", "--memory", "64MiB"], "cannot write trace"),
         (["record", "t.jsonl", "--memory", "64TiB"], "is more than this machine has"),
         (["record", "t.jsonl", "--global", "--memory", "64MiB", "--yes"], "--global has no cage"),
-        (["record", "t.jsonl", "--global"], "--global needs a confirmation"),
+        (["record", "t.jsonl", "--global", "--unprotected"], "--global needs a confirmation"),
         (["record"], "required"),
         (["frobnicate"], "invalid choice"),
         (["run", "--speed", "fast"], "--speed must be a number"),

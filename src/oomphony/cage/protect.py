@@ -91,18 +91,6 @@ class Protection:
     mlock: str
     oom_score_adj: str
 
-    @property
-    def complete(self) -> bool:
-        return not self.mlock.startswith("refused") and self.oom_score_adj == str(SHIELDED_SCORE)
-
-    def describe(self) -> str:
-        return f"mlock {self.mlock}, oom_score_adj {self.oom_score_adj}"
-
-
-def protect_self() -> Protection:
-    """Both protections for the calling process, now."""
-    return Protection(lock_memory(), lower_oom_score())
-
 
 CAP_IPC_LOCK, CAP_SYS_RESOURCE = 14, 24
 
