@@ -140,6 +140,9 @@ class OfflineAudio:
     def callback_errors(self) -> int:
         return 0
 
+    def footprint_b(self) -> tuple[int, int] | None:
+        return None  # no audio process: the sound is made in the render's own process
+
     def close(self, end_t_s: float | None = None) -> None:
         return None  # the render job calls `finish` with the frame count
 
