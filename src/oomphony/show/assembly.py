@@ -230,7 +230,7 @@ def open_show(plan: ShowPlan, notice: Notice) -> Show:
         ),
         remote=remote,
     )
-    runner.rec.protections = protections
+    runner.rec.protect(protections)
     factory = SourceFactory(plan.source, notice, protections=protections)
     return Show(plan, runner, factory, interactive)
 

@@ -42,7 +42,8 @@ class ShowRecorder:
         self._timer = KillScreenTimer(self._write_line)  # holds trace lines behind a kill
         self._backend = ""  # what the HUD names the show's source and cage
         self._cage = ""
-        self.protections: dict | None = None  # --global (show/shield.py), set when opened
+        self.protections: dict | None = None  # --global (show/shield.py): `protect`
+        self._protections_line = ""  # the HUD's words for them, made once
         self.failures: list[str] = []  # Failure events' details, this run
         self._footprint = ""
         self._footprint_at = -1e9
@@ -89,6 +90,11 @@ class ShowRecorder:
         if report is not None:
             self.trace.event(report)
 
+    def protect(self, protections: dict | None) -> None:
+        """--global: what protects the show, for the report and (in words) the HUD."""
+        self.protections = protections
+        self._protections_line = protections_line(protections) if protections else ""
+
     def footprint(self, audio: Any | None, now_s: float) -> str:
         """The show's and the audio process's resident memory (the audio process's without
         its shared JACK segment), read from /proc once a second."""
@@ -124,7 +130,7 @@ class ShowRecorder:
             kill_screen_ms=kill.screen_ms if kill is not None else None,
             has_kill=kill is not None,
             osc=osc,
-            protections=protections_line(self.protections) if self.protections else "",
+            protections=self._protections_line,
             footprint=self.footprint(audio, time.monotonic()),
             failures=tuple(self.failures),
         )
